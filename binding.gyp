@@ -1,0 +1,26 @@
+{
+  "targets": [
+    {
+      "target_name": "netsock",
+      "sources": [
+        "native/addon.cc",
+        "native/checksum.cc",
+        "native/constants.cc",
+        "native/options.cc",
+        "native/poll.cc",
+        "native/sockaddr.cc",
+        "native/socket.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=9",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags!": ["-fno-exceptions", "-O3"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-O3"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,52 @@
+// RFC 1071 Internet checksum over a byte range. Summing in native byte order
+// and swapping once at the end is valid because one's-complement addition is
+// byte-order independent (RFC 1071 section 2(B)).
+#include <cstring>
+
+#include "addon.h"
+
+namespace netsock {
+
+static uint16_t FoldedSum(const uint8_t* p, size_t n) {
+  uint64_t acc = 0;
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    acc += w;
+    acc += (acc < w);  // end-around carry
+    p += 8;
+    n -= 8;
+  }
+  uint64_t tail = 0;
+  memcpy(&tail, p, n);  // the odd byte lands where a zero pad byte would go
+  acc += tail;
+  acc += (acc < tail);
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  return static_cast<uint16_t>(acc);
+}
+
+// checksum(bytes, initial) -> the checksum as a big-endian 16-bit value (write
+// it with writeUInt16BE). `initial` is a partial sum of big-endian words, such
+// as a UDP pseudo-header's.
+static Napi::Value Checksum(const Napi::CallbackInfo& info) {
+  uint8_t* data;
+  size_t len;
+  int32_t initial;
+  if (!ArgBytes(info, 0, &data, &len) || !ArgInt(info, 1, &initial)) return {};
+  uint32_t sum = FoldedSum(data, len);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  sum = ((sum & 0xff) << 8) | (sum >> 8);
+#endif
+  sum += static_cast<uint32_t>(initial);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return Napi::Number::New(info.Env(), ~sum & 0xffff);
+}
+
+void RegisterChecksum(Napi::Env env, Napi::Object exports) {
+  exports.Set("checksum", Napi::Function::New(env, Checksum, "checksum"));
+}
+
+}  // namespace netsock

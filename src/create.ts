@@ -1,0 +1,136 @@
+// Socket creation: createSocket() with named options applied before bind,
+// and the BSD-style socket(family, type, protocol).
+import { constants } from './constants.js'
+import { check, invalidArgValue, systemError } from './errors.js'
+import { addon } from './native.js'
+import type { SocketKind } from './option-table.js'
+import { getsockoptFd, setOptionFd } from './options.js'
+import { kindInfo, kindOf, type KindInfo } from './socket-kind.js'
+import { Socket } from './socket.js'
+import { validateBoolean, validateInteger, validateObject } from './validate.js'
+
+export interface CreateSocketOptions {
+  /** 'udp4' | 'udp6' | 'tcp4' | 'tcp6' | 'raw4' | 'raw6' | 'packet'. Optional with `fd`. */
+  type?: SocketKind
+  /**
+   * Protocol number or name. Required for raw sockets ('icmp', 'icmpv6',
+   * 'udp', 'raw', ...); for packet sockets an EtherType in host order or an
+   * ETH_P_* name ('all' by default, 'ip', 'arp', ...).
+   */
+  protocol?: number | string
+  /** SO_REUSEADDR before bind. */
+  reuseAddr?: boolean
+  /** SO_REUSEPORT before bind. */
+  reusePort?: boolean
+  /** SO_BROADCAST. */
+  broadcast?: boolean
+  /** IPV6_V6ONLY (IPv6 sockets) before bind. */
+  ipv6Only?: boolean
+  /** SO_RCVBUF in bytes (the kernel doubles it). */
+  recvBufferSize?: number
+  /** SO_SNDBUF in bytes (the kernel doubles it). */
+  sendBufferSize?: number
+  /** Adopt an existing socket descriptor instead of creating one; it becomes non-blocking and close-on-exec. */
+  fd?: number
+}
+
+const PRIVILEGE_ERRNOS = new Set(['EPERM', 'EACCES'])
+
+/** The hint for EPERM/EACCES from socket(2), or undefined. */
+function privilegeHint(info: KindInfo): string | undefined {
+  const icmp = info.protocol === constants.IPPROTO_ICMP || info.protocol === constants.IPPROTO_ICMPV6
+  if (info.type === constants.SOCK_DGRAM && icmp) {
+    return 'ICMP datagram (ping) sockets need the process group inside the sysctl net.ipv4.ping_group_range, or CAP_NET_RAW'
+  }
+  if (info.type === constants.SOCK_RAW || info.domain === constants.AF_PACKET) {
+    return 'raw and packet sockets need CAP_NET_RAW: run as root or grant it, e.g. setcap cap_net_raw+ep $(command -v node)'
+  }
+  return undefined
+}
+
+function openSocket(info: KindInfo): Socket {
+  // AF_PACKET takes its protocol in network byte order (man 7 packet).
+  const protocol = info.domain === constants.AF_PACKET ? ((info.protocol & 0xff) << 8) | (info.protocol >>> 8) : info.protocol
+  const fd = addon.open(info.domain, info.type, protocol)
+  if (fd < 0) {
+    const err = systemError(fd, 'socket')
+    const hint = PRIVILEGE_ERRNOS.has(err.code) ? privilegeHint(info) : undefined
+    throw hint ? systemError(fd, 'socket', { hint }) : err
+  }
+  return new Socket(fd, info)
+}
+
+function adoptSocket(fdValue: unknown, type: unknown): Socket {
+  const fd = validateInteger(fdValue, 'fd', 0, 2 ** 31 - 1)
+  const read = (name: string): number => getsockoptFd(fd, constants.SOL_SOCKET, constants[name], 'int') as number
+  const domain = read('SO_DOMAIN') // also proves fd is a socket (ENOTSOCK otherwise)
+  const sockType = read('SO_TYPE')
+  const protocol = read('SO_PROTOCOL')
+  const kind = kindOf(domain, sockType)
+  if (type !== undefined && type !== kind) {
+    throw invalidArgValue('type', `does not match the adopted descriptor, which is a ${kind} socket`, type)
+  }
+  check(addon.adopt(fd), 'fcntl')
+  return new Socket(fd, { kind, domain, type: sockType, protocol })
+}
+
+function applyOptions(s: Socket, options: CreateSocketOptions): void {
+  const flags: [keyof CreateSocketOptions, string][] = [
+    ['reuseAddr', 'SO_REUSEADDR'],
+    ['reusePort', 'SO_REUSEPORT'],
+    ['broadcast', 'SO_BROADCAST'],
+    ['ipv6Only', 'IPV6_V6ONLY'],
+  ]
+  for (const [key, option] of flags) {
+    if (options[key] !== undefined) setOptionFd(s.fd, option, validateBoolean(options[key], `options.${key}`))
+  }
+  const sizes: [keyof CreateSocketOptions, string][] = [
+    ['recvBufferSize', 'SO_RCVBUF'],
+    ['sendBufferSize', 'SO_SNDBUF'],
+  ]
+  for (const [key, option] of sizes) {
+    if (options[key] !== undefined) setOptionFd(s.fd, option, validateInteger(options[key], `options.${key}`, 1, 2 ** 31 - 1))
+  }
+}
+
+/**
+ * Creates a socket of the given kind, non-blocking and close-on-exec, with
+ * the named options applied before it is bound. A failing option closes the
+ * socket and throws.
+ *
+ * @example
+ * const s = createSocket({ type: 'udp4', reusePort: true, broadcast: true })
+ * s.bind(5000)
+ * @example
+ * const icmp = createSocket({ type: 'raw4', protocol: 'icmp' })   // needs CAP_NET_RAW
+ */
+export function createSocket(options: CreateSocketOptions): Socket {
+  validateObject(options, 'options')
+  const s = options.fd !== undefined ? adoptSocket(options.fd, options.type) : openSocket(kindInfo(options.type, options.protocol))
+  try {
+    applyOptions(s, options)
+  } catch (err) {
+    if (options.fd === undefined) s.close()
+    else s.detach() // not ours to close
+    throw err
+  }
+  return s
+}
+
+/**
+ * BSD-style socket(2): any family, type and protocol from `constants`.
+ * The result is non-blocking and close-on-exec.
+ *
+ * @example
+ * const s = socket(constants.AF_INET, constants.SOCK_DGRAM, 0)
+ * const ping = socket(constants.AF_INET, constants.SOCK_DGRAM, constants.IPPROTO_ICMP)
+ */
+export function socket(family: number, type: number, protocol = 0): Socket {
+  validateInteger(family, 'family', 0, 65535)
+  validateInteger(type, 'type', 0, 2 ** 31 - 1)
+  validateInteger(protocol, 'protocol', 0, 2 ** 31 - 1)
+  // Protocol is passed exactly as given (for AF_PACKET, in network order, as in C).
+  const info: KindInfo = { kind: kindOf(family, type), domain: family, type, protocol }
+  if (info.domain === constants.AF_PACKET) info.protocol = ((protocol & 0xff) << 8) | (protocol >>> 8)
+  return openSocket(info)
+}

@@ -1,0 +1,124 @@
+// Error construction. Native code returns negative errno values; this module
+// turns them into errors shaped like Node's own system errors, and builds the
+// argument errors (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ...) that
+// validation throws before any system call.
+import util from 'node:util'
+
+/** A system error as Node shapes them: `code`, `errno` (negative, as in Node), `syscall`. */
+export interface SystemError extends Error {
+  code: string
+  errno: number
+  syscall: string
+  address?: string
+  port?: number
+  /** How to get past the error, when netsock knows (for example EPERM on raw sockets). */
+  hint?: string
+}
+
+export interface SystemErrorContext {
+  address?: string
+  port?: number
+  hint?: string
+  /** Extra text appended to the message, for example the option name. */
+  detail?: string
+}
+
+function errnoName(errno: number): string {
+  try {
+    return util.getSystemErrorName(errno)
+  } catch {
+    return `Unknown system error ${errno}`
+  }
+}
+
+/**
+ * Builds a system error from a negative errno, with a message like Node's:
+ * `bind EADDRINUSE 127.0.0.1:5000`.
+ */
+export function systemError(errno: number, syscall: string, context: SystemErrorContext = {}): SystemError {
+  const code = errnoName(errno)
+  let message = `${syscall} ${code}`
+  if (context.detail) message += ` ${context.detail}`
+  if (context.address !== undefined) {
+    message += context.port !== undefined ? ` ${formatHostPort(context.address, context.port)}` : ` ${context.address}`
+  }
+  if (context.hint) message += ` (${context.hint})`
+  const err = new Error(message) as SystemError
+  err.code = code
+  err.errno = errno
+  err.syscall = syscall
+  if (context.address !== undefined) err.address = context.address
+  if (context.port !== undefined) err.port = context.port
+  if (context.hint) err.hint = context.hint
+  Error.captureStackTrace(err, systemError)
+  return err
+}
+
+function formatHostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
+}
+
+/** Throws a system error when `rc` is a negative errno; returns `rc` otherwise. */
+export function check(rc: number, syscall: string, context?: SystemErrorContext): number {
+  if (rc < 0) throw systemError(rc, syscall, context)
+  return rc
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name
+    return name ? `an instance of ${name}` : util.inspect(value, { depth: 0 })
+  }
+  let shown = util.inspect(value)
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`
+  return `type ${typeof value} (${shown})`
+}
+
+function withCode<E extends Error>(err: E, code: string): E & { code: string } {
+  Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: true, configurable: true })
+  return err as E & { code: string }
+}
+
+/** `The "port" argument must be of type number. Received type string ('x')` */
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & { code: string } {
+  return withCode(
+    new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`),
+    'ERR_INVALID_ARG_TYPE',
+  )
+}
+
+/** `The value of "port" is out of range. It must be >= 0 && <= 65535. Received 70000` */
+export function outOfRange(name: string, range: string, actual: unknown): RangeError & { code: string } {
+  return withCode(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${util.inspect(actual)}`),
+    'ERR_OUT_OF_RANGE',
+  )
+}
+
+/** `The argument 'type' must be one of ... Received 'udp5'` */
+export function invalidArgValue(name: string, reason: string, actual: unknown): TypeError & { code: string } {
+  return withCode(
+    new TypeError(`The argument '${name}' ${reason}. Received ${util.inspect(actual)}`),
+    'ERR_INVALID_ARG_VALUE',
+  )
+}
+
+/** Thrown by any use of a socket after close(). */
+export function socketClosed(operation: string): Error & { code: string } {
+  return withCode(new Error(`Cannot ${operation}: the socket is closed`), 'ERR_SOCKET_CLOSED')
+}
+
+/** Thrown when an operation does not apply to this kind of socket. */
+export function wrongSocketType(operation: string, kind: string): TypeError & { code: string } {
+  return withCode(new TypeError(`${operation} is not supported on a ${kind} socket`), 'ERR_SOCKET_BAD_TYPE')
+}
+
+/** Rejection reason for an operation cut short by an AbortSignal. */
+export function abortError(signal: AbortSignal | undefined): Error {
+  const err = new Error('The operation was aborted', { cause: signal?.reason })
+  err.name = 'AbortError'
+  return withCode(err, 'ABORT_ERR')
+}

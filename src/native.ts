@@ -1,0 +1,81 @@
+// The only module that touches the addon. It loads the build with
+// node-gyp-build (a prebuild when one matches, else build/Release), or the file
+// named by NETSOCK_ADDON (used to run the suite against the ASan build), and
+// describes the addon's flat functions. Every function returns a value >= 0 or
+// a negative errno unless noted.
+import fs from 'node:fs'
+import path from 'node:path'
+
+/** The directory holding netsock's package.json (dist/cjs/.. or src/..). */
+function packageRoot(): string {
+  let dir = __dirname
+  for (;;) {
+    const pkg = path.join(dir, 'package.json')
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'netsock') return dir
+    const parent = path.dirname(dir)
+    if (parent === dir) throw new Error(`netsock: cannot find the package root above ${__dirname}`)
+    dir = parent
+  }
+}
+
+export type Bytes = ArrayBufferView | ArrayBuffer
+
+/** One uv_poll_t on the calling environment's loop. */
+export interface NativePoller {
+  open(fd: number): number
+  /** events: UV_READABLE | UV_WRITABLE */
+  start(events: number): number
+  stop(): void
+  close(): void
+  ref(): void
+  unref(): void
+}
+
+export interface NativeAddress {
+  family: 'IPv4' | 'IPv6' | 'packet' | 'unix' | number
+  address?: string
+  port?: number
+  flowinfo?: number
+  scopeId?: number
+  ifindex?: number
+  protocol?: number
+  hatype?: number
+  pkttype?: number
+  path?: string
+}
+
+export interface Addon {
+  noop(): void
+  open(domain: number, type: number, protocol: number): number
+  adopt(fd: number): number
+  release(fd: number): number
+  close(fd: number): number
+  bind(fd: number, family: number, address: string, port: number): number
+  bindPacket(fd: number, ifindex: number, protocol: number): number
+  connect(fd: number, family: number, address?: string, port?: number): number
+  listen(fd: number, backlog: number): number
+  accept(fd: number): number
+  shutdown(fd: number, how: number): number
+  getsockname(fd: number): NativeAddress | number
+  getpeername(fd: number): NativeAddress | number
+  ifNameToIndex(name: string): number
+  setsockopt(fd: number, level: number, name: number, value: number | Bytes): number
+  /** Writes the option into `out`; returns the byte length or -errno. */
+  getsockopt(fd: number, level: number, name: number, out: Bytes): number
+  /** RFC 1071 checksum of `data` with a partial sum `initial`. */
+  checksum(data: Bytes, initial: number): number
+  constants: Record<string, number>
+  Poller: new (callback: (status: number, events: number) => void) => NativePoller
+  UV_READABLE: number
+  UV_WRITABLE: number
+}
+
+function load(): Addon {
+  const override = process.env.NETSOCK_ADDON
+  if (override) return require(path.resolve(override)) as Addon
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon
+  return nodeGypBuild(packageRoot())
+}
+
+export const addon: Addon = load()

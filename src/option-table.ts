@@ -1,0 +1,165 @@
+// The typed socket option table: name -> level, option number, value kind,
+// and which sockets accept it. Levels and numbers come from `constants` (the
+// system headers); an option this system's headers lack is left out.
+import { constants } from './constants.js'
+
+/** How an option's value is represented in JavaScript. */
+export type OptionKind =
+  | 'bool' // boolean <-> C int 0/1
+  | 'int' // integer within [min, max] <-> C int
+  | 'linger' // { onoff, linger } <-> struct linger
+  | 'timeout-ms' // milliseconds <-> struct timeval
+  | 'string' // string <-> char[] (interface or algorithm name)
+  | 'in_addr' // IPv4 address string <-> struct in_addr
+
+/** The socket kinds netsock creates, used to say which sockets take an option. */
+export type SocketKind = 'udp4' | 'udp6' | 'tcp4' | 'tcp6' | 'raw4' | 'raw6' | 'packet'
+
+export interface OptionSpec {
+  /** The option's name as in the man pages, e.g. 'SO_REUSEPORT'. */
+  readonly name: string
+  /** Level constant name, e.g. 'SOL_SOCKET'. */
+  readonly levelName: string
+  readonly level: number
+  readonly optname: number
+  readonly kind: OptionKind
+  /** Inclusive bounds for 'int' options. */
+  readonly min?: number
+  readonly max?: number
+  /** Maximum byte length for 'string' options. */
+  readonly maxLength?: number
+  readonly readOnly?: boolean
+  /** The kernel does not report the value back (read it through `readBackVia`). */
+  readonly writeOnly?: boolean
+  readonly readBackVia?: string
+  /** Socket kinds that accept the option. */
+  readonly sockets: readonly SocketKind[]
+  /** Capability needed to set it (beyond the defaults), when one is. */
+  readonly privilege?: 'CAP_NET_ADMIN' | 'CAP_NET_RAW'
+  /** An example value, used in the docs and the set-then-read-back tests. */
+  readonly example: OptionValue
+  /** One line of documentation; the man page says the rest. */
+  readonly doc: string
+  readonly man: string
+}
+
+/** Any value a typed option takes. */
+export type OptionValue = boolean | number | string | Linger
+
+/** struct linger (man 7 socket). */
+export interface Linger {
+  onoff: boolean
+  /** Seconds to linger on close. */
+  linger: number
+}
+
+const IP: SocketKind[] = ['udp4', 'udp6', 'tcp4', 'tcp6', 'raw4', 'raw6']
+const ANY: SocketKind[] = [...IP, 'packet']
+const TCP: SocketKind[] = ['tcp4', 'tcp6']
+const UDP: SocketKind[] = ['udp4', 'udp6']
+const V4: SocketKind[] = ['udp4', 'tcp4', 'raw4']
+const V6: SocketKind[] = ['udp6', 'tcp6', 'raw6']
+const INT_MAX = 2 ** 31 - 1
+
+type Row = Omit<OptionSpec, 'name' | 'level' | 'optname' | 'levelName' | 'man'> & { man?: string }
+
+const SOCKET: Record<string, Row> = {
+  SO_REUSEADDR: { kind: 'bool', sockets: IP, example: true, doc: 'Allow bind to reuse a local address (TIME_WAIT, or any address for UDP).' },
+  SO_REUSEPORT: { kind: 'bool', sockets: IP, example: true, doc: 'Let several sockets bind the same address and port; the kernel spreads traffic across them.' },
+  SO_BROADCAST: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Permit sending to broadcast addresses.' },
+  SO_KEEPALIVE: { kind: 'bool', sockets: TCP, example: true, doc: 'Send TCP keepalive probes on an idle connection.' },
+  SO_RCVBUF: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, example: 65536, doc: 'Receive buffer size; the kernel doubles the value for bookkeeping and caps it at net.core.rmem_max.' },
+  SO_SNDBUF: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, example: 65536, doc: 'Send buffer size; doubled by the kernel, capped at net.core.wmem_max.' },
+  SO_RCVBUFFORCE: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, writeOnly: true, readBackVia: 'SO_RCVBUF', privilege: 'CAP_NET_ADMIN', example: 8388608, doc: 'Like SO_RCVBUF but above net.core.rmem_max; read the result through SO_RCVBUF.' },
+  SO_SNDBUFFORCE: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, writeOnly: true, readBackVia: 'SO_SNDBUF', privilege: 'CAP_NET_ADMIN', example: 8388608, doc: 'Like SO_SNDBUF but above net.core.wmem_max; read the result through SO_SNDBUF.' },
+  SO_LINGER: { kind: 'linger', sockets: TCP, example: { onoff: true, linger: 5 }, doc: 'Make close() wait up to `linger` seconds for unsent data (onoff with 0 seconds resets the connection).' },
+  SO_RCVTIMEO: { kind: 'timeout-ms', min: 0, max: INT_MAX, sockets: ANY, example: 1500, doc: 'Timeout in milliseconds for blocking receives (microsecond resolution); 0 means none.' },
+  SO_SNDTIMEO: { kind: 'timeout-ms', min: 0, max: INT_MAX, sockets: ANY, example: 1500, doc: 'Timeout in milliseconds for blocking sends (microsecond resolution); 0 means none.' },
+  SO_RCVLOWAT: { kind: 'int', min: 1, max: INT_MAX, sockets: TCP, example: 1024, doc: 'Bytes that must be queued before the socket reports readable.' },
+  SO_PRIORITY: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, example: 6, doc: 'Queueing priority of sent packets; 0-6 without CAP_NET_ADMIN.' },
+  SO_MARK: { kind: 'int', min: 0, max: 0xffffffff, sockets: ANY, privilege: 'CAP_NET_ADMIN', example: 42, doc: 'Firewall/routing mark on every packet sent.' },
+  SO_BINDTODEVICE: { kind: 'string', maxLength: 15, sockets: ANY, example: 'lo', doc: 'Send and receive only through the named interface; "" unbinds.' },
+  SO_TYPE: { kind: 'int', readOnly: true, sockets: ANY, example: 0, doc: 'The socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW).' },
+  SO_ERROR: { kind: 'int', readOnly: true, sockets: ANY, example: 0, doc: 'The pending socket error (positive errno), cleared by reading it.' },
+  SO_DOMAIN: { kind: 'int', readOnly: true, sockets: ANY, example: 0, doc: 'The address family (AF_INET, AF_INET6, AF_PACKET).' },
+  SO_PROTOCOL: { kind: 'int', readOnly: true, sockets: ANY, example: 0, doc: 'The protocol number given to socket().' },
+  SO_TIMESTAMPNS: { kind: 'bool', sockets: ANY, example: true, doc: 'Attach the kernel receive time (nanoseconds) to each datagram.' },
+  SO_RXQ_OVFL: { kind: 'bool', sockets: ANY, example: true, doc: 'Attach the count of datagrams dropped for a full receive buffer.' },
+  SO_ZEROCOPY: { kind: 'bool', sockets: ['tcp4', 'tcp6', 'udp4', 'udp6'], example: true, doc: 'Allow MSG_ZEROCOPY sends (completion notices arrive on the error queue).' },
+  SO_INCOMING_CPU: { kind: 'int', min: -1, max: INT_MAX, sockets: ANY, example: 0, doc: 'The CPU that processes this socket\'s packets; a hint for SO_REUSEPORT groups.' },
+  SO_BUSY_POLL: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, privilege: 'CAP_NET_ADMIN', example: 50, doc: 'Microseconds to busy-poll the device on a blocking receive.' },
+}
+
+const TCP_ROWS: Record<string, Row> = {
+  TCP_NODELAY: { kind: 'bool', sockets: TCP, example: true, doc: 'Send segments as soon as possible (disable Nagle).' },
+  TCP_KEEPIDLE: { kind: 'int', min: 1, max: 32767, sockets: TCP, example: 30, doc: 'Seconds of idle before the first keepalive probe.' },
+  TCP_KEEPINTVL: { kind: 'int', min: 1, max: 32767, sockets: TCP, example: 5, doc: 'Seconds between keepalive probes.' },
+  TCP_KEEPCNT: { kind: 'int', min: 1, max: 127, sockets: TCP, example: 4, doc: 'Unanswered probes before the connection is dropped.' },
+  TCP_USER_TIMEOUT: { kind: 'int', min: 0, max: INT_MAX, sockets: TCP, example: 10000, doc: 'Milliseconds sent data may stay unacknowledged before the connection fails with ETIMEDOUT.' },
+  TCP_CONGESTION: { kind: 'string', maxLength: 15, sockets: TCP, example: 'reno', doc: 'Congestion control algorithm (see net.ipv4.tcp_available_congestion_control).' },
+  TCP_MAXSEG: { kind: 'int', min: 88, max: 32767, sockets: TCP, example: 1200, doc: 'Maximum segment size; set before connect.' },
+  TCP_QUICKACK: { kind: 'bool', sockets: TCP, example: true, doc: 'Acknowledge immediately rather than delaying (not permanent).' },
+  TCP_FASTOPEN: { kind: 'int', min: 0, max: INT_MAX, sockets: TCP, example: 16, doc: 'On a listener: queue length for TCP Fast Open connections.' },
+  TCP_DEFER_ACCEPT: { kind: 'int', min: 0, max: INT_MAX, sockets: TCP, example: 5, doc: 'Seconds a listener waits for data before accepting; the kernel rounds to its retransmission schedule.' },
+  TCP_NOTSENT_LOWAT: { kind: 'int', min: 0, max: INT_MAX, sockets: TCP, example: 16384, doc: 'Unsent bytes above which the socket stops reporting writable.' },
+}
+
+const IP_ROWS: Record<string, Row> = {
+  IP_TTL: { kind: 'int', min: 1, max: 255, sockets: V4, example: 17, doc: 'Time to live of unicast packets sent.' },
+  IP_TOS: { kind: 'int', min: 0, max: 255, sockets: V4, example: 0x10, doc: 'Type of service / DSCP+ECN byte of packets sent.' },
+  IP_RECVTTL: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Attach each datagram\'s TTL.' },
+  IP_RECVTOS: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Attach each datagram\'s TOS byte (and ECN bits).' },
+  IP_PKTINFO: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Attach destination address and interface index.' },
+  IP_RECVERR: { kind: 'bool', sockets: ['udp4', 'raw4', 'tcp4'], example: true, doc: 'Queue extended errors (ICMP and local) on the error queue.' },
+  IP_MTU_DISCOVER: { kind: 'int', min: 0, max: 5, sockets: V4, example: 2, doc: 'Path MTU discovery mode (IP_PMTUDISC_DONT/WANT/DO/PROBE/INTERFACE/OMIT).' },
+  IP_HDRINCL: { kind: 'bool', sockets: ['raw4'], privilege: 'CAP_NET_RAW', example: true, doc: 'Data sent includes the IPv4 header.' },
+  IP_MULTICAST_TTL: { kind: 'int', min: 0, max: 255, sockets: ['udp4', 'raw4'], example: 4, doc: 'TTL of multicast packets sent.' },
+  IP_MULTICAST_LOOP: { kind: 'bool', sockets: ['udp4', 'raw4'], example: false, doc: 'Loop multicast sent back to local listeners.' },
+  IP_MULTICAST_IF: { kind: 'in_addr', sockets: ['udp4', 'raw4'], example: '127.0.0.1', doc: 'Local address of the interface that sends multicast.' },
+  IP_FREEBIND: { kind: 'bool', sockets: V4, example: true, doc: 'Allow binding to an address not (yet) configured.' },
+  IP_TRANSPARENT: { kind: 'bool', sockets: V4, privilege: 'CAP_NET_ADMIN', example: true, doc: 'Transparent proxying: bind/receive non-local addresses.' },
+}
+
+const IPV6_ROWS: Record<string, Row> = {
+  IPV6_V6ONLY: { kind: 'bool', sockets: ['udp6', 'tcp6'], example: true, doc: 'Only IPv6: do not accept v4-mapped traffic. Set before bind.' },
+  IPV6_UNICAST_HOPS: { kind: 'int', min: -1, max: 255, sockets: V6, example: 17, doc: 'Hop limit of unicast packets sent; -1 restores the default.' },
+  IPV6_MULTICAST_HOPS: { kind: 'int', min: -1, max: 255, sockets: ['udp6', 'raw6'], example: 4, doc: 'Hop limit of multicast packets sent; -1 restores the default.' },
+  IPV6_RECVPKTINFO: { kind: 'bool', sockets: ['udp6', 'raw6'], example: true, doc: 'Attach destination address and interface index.' },
+  IPV6_TCLASS: { kind: 'int', min: -1, max: 255, sockets: V6, example: 0x10, doc: 'Traffic class (DSCP+ECN) of packets sent; -1 restores the default.' },
+}
+
+const UDP_ROWS: Record<string, Row> = {
+  UDP_SEGMENT: { kind: 'int', min: 0, max: 65535, sockets: UDP, example: 1200, doc: 'GSO segment size: one large send leaves as datagrams of this size (0 disables).' },
+  UDP_GRO: { kind: 'bool', sockets: UDP, example: true, doc: 'Accept coalesced (GRO) datagrams; the segment size arrives as a control message.' },
+}
+
+const LEVELS: [string, string, Record<string, Row>][] = [
+  ['SOL_SOCKET', '7 socket', SOCKET],
+  ['IPPROTO_TCP', '7 tcp', TCP_ROWS],
+  ['IPPROTO_IP', '7 ip', IP_ROWS],
+  ['IPPROTO_IPV6', '7 ipv6', IPV6_ROWS],
+  ['IPPROTO_UDP', '7 udp', UDP_ROWS],
+]
+
+function buildTable(): ReadonlyMap<string, OptionSpec> {
+  const table = new Map<string, OptionSpec>()
+  for (const [levelName, man, rows] of LEVELS) {
+    const level = constants[levelName]
+    if (level === undefined) continue
+    for (const [name, row] of Object.entries(rows)) {
+      const optname = constants[name]
+      if (optname === undefined) continue // not in this system's headers
+      table.set(name, Object.freeze({ ...row, name, levelName, level, optname, man: row.man ?? man }))
+    }
+  }
+  return table
+}
+
+/**
+ * Every typed option netsock knows on this system, by name. Read-only.
+ *
+ * @example
+ * import { optionTable } from 'netsock'
+ * optionTable.get('TCP_KEEPIDLE') // { level: 6, optname: 4, kind: 'int', min: 1, max: 32767, ... }
+ */
+export const optionTable: ReadonlyMap<string, OptionSpec> = buildTable()

@@ -1,0 +1,70 @@
+// Socket kinds: the `type` names of createSocket and how they map to
+// socket(2) arguments, plus protocol names.
+import { constant, constants } from './constants.js'
+import { invalidArgType, invalidArgValue } from './errors.js'
+import type { SocketKind } from './option-table.js'
+import { validateInteger } from './validate.js'
+
+export interface KindInfo {
+  /** The createSocket type name, or 'other' for combinations it has no name for. */
+  kind: SocketKind | 'other'
+  domain: number
+  type: number
+  protocol: number
+}
+
+const KINDS: Record<SocketKind, [domain: string, type: string]> = {
+  udp4: ['AF_INET', 'SOCK_DGRAM'],
+  udp6: ['AF_INET6', 'SOCK_DGRAM'],
+  tcp4: ['AF_INET', 'SOCK_STREAM'],
+  tcp6: ['AF_INET6', 'SOCK_STREAM'],
+  raw4: ['AF_INET', 'SOCK_RAW'],
+  raw6: ['AF_INET6', 'SOCK_RAW'],
+  packet: ['AF_PACKET', 'SOCK_RAW'],
+}
+
+export const SOCKET_KINDS = Object.keys(KINDS) as SocketKind[]
+
+/** The kind name for a domain/type pair, as reported by SO_DOMAIN/SO_TYPE. */
+export function kindOf(domain: number, type: number): SocketKind | 'other' {
+  for (const [kind, [d, t]] of Object.entries(KINDS)) {
+    if (constants[d] === domain && constants[t] === type) return kind as SocketKind
+  }
+  return 'other'
+}
+
+/**
+ * A protocol given by number or by name. IP kinds take IPPROTO_* names in
+ * lower case ('icmp', 'icmpv6', 'udp', 'tcp', 'raw', ...); packet sockets take
+ * ETH_P_* names ('all', 'ip', 'ipv6', 'arp', ...) or an EtherType in host
+ * byte order.
+ */
+export function resolveProtocol(kind: SocketKind, protocol: unknown): number {
+  if (protocol === undefined) {
+    if (kind === 'packet') return constant('ETH_P_ALL')
+    if (kind === 'raw4' || kind === 'raw6') {
+      throw invalidArgValue('protocol', "is required for raw sockets (e.g. 'icmp', 'udp', 'raw' or a number)", protocol)
+    }
+    return 0
+  }
+  if (typeof protocol === 'number') return validateInteger(protocol, 'protocol', 0, kind === 'packet' ? 0xffff : 255)
+  if (typeof protocol !== 'string') throw invalidArgType('protocol', 'a number or a protocol name', protocol)
+  const name = (kind === 'packet' ? 'ETH_P_' : 'IPPROTO_') + protocol.toUpperCase()
+  const value = constants[name]
+  if (value === undefined) throw invalidArgValue('protocol', `is not a known ${kind === 'packet' ? 'ETH_P_*' : 'IPPROTO_*'} name`, protocol)
+  return value
+}
+
+/** socket(2) arguments for a kind; the packet protocol is converted to network order by the caller. */
+export function kindInfo(kind: unknown, protocol: unknown): KindInfo {
+  if (typeof kind !== 'string' || !(kind in KINDS)) {
+    throw invalidArgValue('type', `must be one of ${SOCKET_KINDS.map((k) => `'${k}'`).join(', ')}`, kind)
+  }
+  const k = kind as SocketKind
+  const [d, t] = KINDS[k]
+  return { kind: k, domain: constant(d), type: constant(t), protocol: resolveProtocol(k, protocol) }
+}
+
+export const isStream = (info: KindInfo): boolean => info.type === constants.SOCK_STREAM
+export const ipFamily = (info: KindInfo): 4 | 6 | 0 =>
+  info.domain === constants.AF_INET ? 4 : info.domain === constants.AF_INET6 ? 6 : 0

@@ -1,0 +1,431 @@
+// The Socket class: one file descriptor plus the lifecycle around it (bind,
+// connect, listen, accept, shutdown, close), its options, and readiness
+// waiting through one native poll handle.
+import { EventEmitter } from 'node:events'
+import os from 'node:os'
+import { constants } from './constants.js'
+import { abortError, check, socketClosed, systemError, wrongSocketType } from './errors.js'
+import { addon, type NativeAddress, type NativePoller } from './native.js'
+import type { OptionValue } from './option-table.js'
+import { getOptionFd, getsockoptFd, setOptionFd, setsockoptFd, type SockoptKind, type SockoptValue } from './options.js'
+import { ipFamily, isStream, type KindInfo } from './socket-kind.js'
+import { validateAbortSignal, validateAddress, validateInteger, validatePort, validateString } from './validate.js'
+
+const EAGAIN = -os.constants.errno.EAGAIN
+const EINPROGRESS = -os.constants.errno.EINPROGRESS
+
+/** A local or remote address, shaped like `net`'s AddressInfo. */
+export interface AddressInfo {
+  address: string
+  family: 'IPv4' | 'IPv6'
+  port: number
+  flowinfo?: number
+  scopeId?: number
+}
+
+/** The address of an AF_PACKET socket (man 7 packet, struct sockaddr_ll). */
+export interface PacketAddressInfo {
+  family: 'packet'
+  ifindex: number
+  protocol: number
+  hatype: number
+  pkttype: number
+  /** Hardware address as colon-separated hex. */
+  address: string
+}
+
+export interface WaitOptions {
+  /** Abort the wait: the promise rejects with an AbortError and the socket stays usable. */
+  signal?: AbortSignal
+}
+
+interface Waiter {
+  resolve: (value: never) => void
+  reject: (err: Error) => void
+  /** Address and port for errors of a connect. */
+  context?: { address: string; port: number }
+}
+
+/**
+ * A socket of any family, type and protocol. Create one with `createSocket()`
+ * or `socket()`; every socket is non-blocking and close-on-exec.
+ *
+ * Events: `'close'` after `close()`.
+ */
+export class Socket extends EventEmitter {
+  #fd: number
+  #info: KindInfo
+  #poller: NativePoller | null = null
+  #referenced = true
+  #acceptWaiters: Waiter[] = []
+  #connectWaiter: Waiter | null = null
+
+  /** @internal Use createSocket() or socket(). */
+  constructor(fd: number, info: KindInfo) {
+    super()
+    this.#fd = fd
+    this.#info = info
+  }
+
+  /** The kind this socket was created as: 'udp4', 'tcp6', 'raw4', 'packet', ... or 'other'. */
+  get type(): KindInfo['kind'] {
+    return this.#info.kind
+  }
+
+  /** socket(2) domain, type and protocol. */
+  get domain(): number {
+    return this.#info.domain
+  }
+  get socketType(): number {
+    return this.#info.type
+  }
+  get protocol(): number {
+    return this.#info.protocol
+  }
+
+  /** The file descriptor; -1 once closed or detached. */
+  get fd(): number {
+    return this.#fd
+  }
+
+  /** True after close() or detach(). */
+  get closed(): boolean {
+    return this.#fd < 0
+  }
+
+  #open(operation: string): number {
+    if (this.#fd < 0) throw socketClosed(operation)
+    return this.#fd
+  }
+
+  #family(operation: string): 4 | 6 {
+    const family = ipFamily(this.#info)
+    if (family === 0) throw wrongSocketType(operation, this.type)
+    return family
+  }
+
+  /**
+   * Binds to a local address (default: all addresses) and port (default 0,
+   * any free port). For a packet socket, binds to an interface by name or
+   * index instead: `bind('eth0')`.
+   *
+   * @example
+   * const s = createSocket({ type: 'udp4', reuseAddr: true }).bind(5000, '127.0.0.1')
+   */
+  bind(port?: number, address?: string): this
+  bind(iface: string | number, protocol?: number): this
+  bind(portOrIface: number | string = 0, addressOrProtocol?: string | number): this {
+    const fd = this.#open('bind')
+    if (this.#info.kind === 'packet') return this.#bindPacket(fd, portOrIface, addressOrProtocol)
+    const family = this.#family('bind')
+    const port = validatePort(portOrIface)
+    const address =
+      addressOrProtocol === undefined ? (family === 4 ? '0.0.0.0' : '::') : validateAddress(addressOrProtocol, 'address', family)
+    check(addon.bind(fd, this.#info.domain, address, port), 'bind', { address, port })
+    return this
+  }
+
+  #bindPacket(fd: number, iface: unknown, protocol: unknown): this {
+    const ifindex = typeof iface === 'number' ? validateInteger(iface, 'iface', 0, 2 ** 31 - 1) : this.#ifindex(iface)
+    const proto = protocol === undefined ? 0 : validateInteger(protocol, 'protocol', 0, 0xffff)
+    check(addon.bindPacket(fd, ifindex, proto), 'bind', { address: String(iface) })
+    return this
+  }
+
+  #ifindex(name: unknown): number {
+    const iface = validateString(name, 'iface')
+    return check(addon.ifNameToIndex(iface), 'if_nametoindex', { address: iface })
+  }
+
+  /**
+   * Connects to a remote address (default: loopback). Datagram and raw
+   * sockets connect synchronously: a system error throws, and the returned
+   * promise is already resolved. A TCP socket connects without blocking and
+   * the promise settles when the handshake does (rejecting with a system
+   * error such as ECONNREFUSED). Aborting a TCP connect dissolves it, leaving
+   * the socket free to connect again.
+   *
+   * @example
+   * const c = createSocket({ type: 'tcp4' })
+   * await c.connect(8080, '127.0.0.1')
+   */
+  connect(port: number, address?: string, options: WaitOptions = {}): Promise<void> {
+    const fd = this.#open('connect')
+    const family = this.#family('connect')
+    validatePort(port)
+    const host = address === undefined ? (family === 4 ? '127.0.0.1' : '::1') : validateAddress(address, 'address', family)
+    const signal = validateAbortSignal(options.signal)
+    if (!isStream(this.#info)) {
+      check(addon.connect(fd, this.#info.domain, host, port), 'connect', { address: host, port })
+      return Promise.resolve()
+    }
+    if (this.#connectWaiter) return Promise.reject(Object.assign(new Error('A connect is already in progress'), { code: 'ERR_SOCKET_CONNECTING' }))
+    if (signal?.aborted) return Promise.reject(abortError(signal))
+    const rc = addon.connect(fd, this.#info.domain, host, port)
+    if (rc === 0) return Promise.resolve()
+    if (rc !== EINPROGRESS) return Promise.reject(systemError(rc, 'connect', { address: host, port }))
+    return new Promise<void>((resolve, reject) => {
+      const waiter = this.#makeWaiter(
+        resolve as (v: never) => void,
+        reject,
+        signal,
+        () => {
+          this.#connectWaiter = null
+          this.#updatePoll()
+        },
+        () => addon.connect(fd, constants.AF_UNSPEC), // abandon the half-open connect
+      )
+      waiter.context = { address: host, port }
+      this.#connectWaiter = waiter
+      this.#updatePoll()
+    })
+  }
+
+  /**
+   * Dissolves a datagram socket's connection (connect with AF_UNSPEC,
+   * man 2 connect), so it can send to any address again.
+   */
+  disconnect(): this {
+    const fd = this.#open('disconnect')
+    check(addon.connect(fd, constants.AF_UNSPEC), 'connect')
+    return this
+  }
+
+  /**
+   * Marks a stream socket as accepting connections.
+   * @example createSocket({ type: 'tcp4', reuseAddr: true }).bind(0, '127.0.0.1').listen()
+   */
+  listen(backlog = 511): this {
+    const fd = this.#open('listen')
+    validateInteger(backlog, 'backlog', 0, 2 ** 31 - 1)
+    check(addon.listen(fd, backlog), 'listen')
+    return this
+  }
+
+  /**
+   * Accepts the next connection on a listening socket: a promise of a new,
+   * connected netsock Socket. Several accepts may wait at once; they are
+   * served in order.
+   *
+   * @example
+   * const client = await server.accept()
+   * const node = new net.Socket({ fd: client.detach() })   // hand the stream to Node
+   */
+  accept(options: WaitOptions = {}): Promise<Socket> {
+    const fd = this.#open('accept')
+    const signal = validateAbortSignal(options.signal)
+    if (signal?.aborted) return Promise.reject(abortError(signal))
+    if (this.#acceptWaiters.length === 0) {
+      const client = this.#tryAccept(fd)
+      if (client instanceof Socket) return Promise.resolve(client)
+      if (client !== null) return Promise.reject(client)
+    }
+    return new Promise<Socket>((resolve, reject) => {
+      const waiter = this.#makeWaiter(resolve as (v: never) => void, reject, signal, () => {
+        const i = this.#acceptWaiters.indexOf(waiter)
+        if (i !== -1) this.#acceptWaiters.splice(i, 1)
+        this.#updatePoll()
+      })
+      this.#acceptWaiters.push(waiter)
+      this.#updatePoll()
+    })
+  }
+
+  /** A Socket, an Error, or null when nothing is waiting (EAGAIN). */
+  #tryAccept(fd: number): Socket | Error | null {
+    const client = addon.accept(fd)
+    if (client >= 0) return new Socket(client, this.#info)
+    if (client === EAGAIN) return null
+    return systemError(client, 'accept')
+  }
+
+  /**
+   * A pending wait. `remove` takes it out of its queue (on any outcome);
+   * `onAbort` undoes what an aborted operation left behind.
+   */
+  #makeWaiter(
+    resolve: (value: never) => void,
+    reject: (err: Error) => void,
+    signal: AbortSignal | undefined,
+    remove: () => void,
+    onAbort?: () => void,
+  ): Waiter {
+    const abort = (): void => {
+      remove()
+      onAbort?.()
+      reject(abortError(signal))
+    }
+    signal?.addEventListener('abort', abort, { once: true })
+    const settle = (): void => {
+      signal?.removeEventListener('abort', abort)
+      remove()
+    }
+    return {
+      resolve: (value: never) => {
+        settle()
+        resolve(value)
+      },
+      reject: (err: Error) => {
+        settle()
+        reject(err)
+      },
+    }
+  }
+
+  /** Starts, changes or stops the poll handle to match what is waiting. */
+  #updatePoll(): void {
+    if (this.#fd < 0) return
+    const events = (this.#acceptWaiters.length ? addon.UV_READABLE : 0) | (this.#connectWaiter ? addon.UV_WRITABLE : 0)
+    if (events === 0) {
+      this.#poller?.stop()
+      return
+    }
+    if (!this.#poller) {
+      const poller = new addon.Poller((status, ready) => this.#onPoll(status, ready))
+      check(poller.open(this.#fd), 'uv_poll_init')
+      if (!this.#referenced) poller.unref()
+      this.#poller = poller
+    }
+    check(this.#poller.start(events), 'uv_poll_start')
+  }
+
+  #onPoll(status: number, events: number): void {
+    if (status < 0) {
+      const err = systemError(status, 'poll')
+      this.#connectWaiter?.reject(err)
+      for (const waiter of [...this.#acceptWaiters]) waiter.reject(err)
+      return
+    }
+    if (events & addon.UV_WRITABLE && this.#connectWaiter) {
+      const soError = getsockoptFd(this.#fd, constants.SOL_SOCKET, constants.SO_ERROR, 'int') as number
+      const waiter = this.#connectWaiter
+      if (soError === 0) waiter.resolve(undefined as never)
+      else waiter.reject(systemError(-soError, 'connect', waiter.context))
+    }
+    if (events & addon.UV_READABLE) {
+      while (this.#acceptWaiters.length && this.#fd >= 0) {
+        const client = this.#tryAccept(this.#fd)
+        if (client === null) break
+        const waiter = this.#acceptWaiters[0]
+        if (client instanceof Socket) waiter.resolve(client as never)
+        else waiter.reject(client)
+      }
+    }
+    this.#updatePoll()
+  }
+
+  /**
+   * Shuts down one or both directions of a connection (man 2 shutdown).
+   * @example conn.shutdown('write')   // send FIN, keep reading
+   */
+  shutdown(how: 'read' | 'write' | 'both' = 'both'): void {
+    const fd = this.#open('shutdown')
+    const value = { read: constants.SHUT_RD, write: constants.SHUT_WR, both: constants.SHUT_RDWR }[how]
+    if (value === undefined) throw Object.assign(new TypeError(`The argument 'how' must be 'read', 'write' or 'both'. Received ${String(how)}`), { code: 'ERR_INVALID_ARG_VALUE' })
+    check(addon.shutdown(fd, value), 'shutdown')
+  }
+
+  /** The local address (getsockname). */
+  address(): AddressInfo | PacketAddressInfo {
+    return this.#name(addon.getsockname(this.#open('address')), 'getsockname')
+  }
+
+  /** The remote address of a connected socket (getpeername); ENOTCONN otherwise. */
+  remoteAddress(): AddressInfo {
+    return this.#name(addon.getpeername(this.#open('remoteAddress')), 'getpeername') as AddressInfo
+  }
+
+  #name(result: NativeAddress | number, syscall: string): AddressInfo | PacketAddressInfo {
+    if (typeof result === 'number') throw systemError(result, syscall)
+    return result as AddressInfo | PacketAddressInfo
+  }
+
+  /**
+   * setsockopt(2) with a numeric level and option. `value`: a number (C int),
+   * a boolean (0/1), raw bytes, `{ onoff, linger }` or `{ sec, usec }`.
+   * @example s.setsockopt(constants.SOL_SOCKET, constants.SO_PRIORITY, 4)
+   */
+  setsockopt(level: number, name: number, value: SockoptValue): this {
+    setsockoptFd(this.#open('setsockopt'), level, name, value)
+    return this
+  }
+
+  /**
+   * getsockopt(2), decoded as `kind`: 'int' (default), 'bool', 'linger',
+   * 'timeval', 'string', 'buffer', or a byte count for a Buffer of that size.
+   * @example s.getsockopt(constants.SOL_SOCKET, constants.SO_RCVBUF) // 212992
+   */
+  getsockopt(level: number, name: number, kind: SockoptKind = 'int'): unknown {
+    return getsockoptFd(this.#open('getsockopt'), level, name, kind)
+  }
+
+  /**
+   * Sets a socket option by its man-page name, with its value checked against
+   * the option table (see `optionTable`).
+   * @example s.setOption('SO_REUSEPORT', true).setOption('IP_TTL', 32)
+   */
+  setOption(name: string, value: OptionValue): this {
+    setOptionFd(this.#open('setOption'), name, value)
+    return this
+  }
+
+  /**
+   * Reads a socket option by its man-page name, decoded per the option table.
+   * @example s.getOption('TCP_KEEPIDLE') // 7200
+   */
+  getOption(name: string): OptionValue {
+    return getOptionFd(this.#open('getOption'), name)
+  }
+
+  /** Lets pending waits keep the event loop alive (the default). */
+  ref(): this {
+    this.#referenced = true
+    this.#poller?.ref()
+    return this
+  }
+
+  /** Pending waits no longer keep the event loop alive. */
+  unref(): this {
+    this.#referenced = false
+    this.#poller?.unref()
+    return this
+  }
+
+  #teardown(reason: string): void {
+    this.#poller?.close()
+    this.#poller = null
+    const err = socketClosed(reason)
+    this.#connectWaiter?.reject(err)
+    for (const waiter of [...this.#acceptWaiters]) waiter.reject(err)
+    this.#fd = -1
+    process.nextTick(() => this.emit('close'))
+  }
+
+  /**
+   * Closes the socket. Idempotent; pending connect/accept promises reject
+   * with ERR_SOCKET_CLOSED; any later use throws ERR_SOCKET_CLOSED.
+   */
+  close(): void {
+    if (this.#fd < 0) return
+    const fd = this.#fd
+    this.#teardown('wait: close() was called')
+    check(addon.close(fd), 'close')
+  }
+
+  /**
+   * Gives the file descriptor away: netsock stops watching it, will not
+   * close it, and treats the socket as closed. Use it to hand a socket you
+   * configured to Node (`net.Server.listen({ fd })`, `new net.Socket({ fd })`,
+   * `dgram` `bind({ fd })`).
+   *
+   * @example
+   * const s = createSocket({ type: 'tcp4', reusePort: true }).bind(8080)
+   * net.createServer(onConnection).listen({ fd: s.detach() })
+   */
+  detach(): number {
+    const fd = this.#open('detach')
+    addon.release(fd)
+    this.#teardown('wait: detach() was called')
+    return fd
+  }
+}
