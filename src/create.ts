@@ -1,5 +1,6 @@
 // Socket creation: createSocket() with named options applied before bind,
 // and the BSD-style socket(family, type, protocol).
+import fs from 'node:fs'
 import { constants } from './constants.js'
 import { check, invalidArgValue, systemError } from './errors.js'
 import { addon } from './native.js'
@@ -32,15 +33,29 @@ export interface CreateSocketOptions {
   sendBufferSize?: number
   /** Adopt an existing socket descriptor instead of creating one; it becomes non-blocking and close-on-exec. */
   fd?: number
+  /**
+   * With `fd`: whether netsock owns the descriptor (default true). Pass false
+   * to tune a socket that Node (or other code) still owns: `close()` then only
+   * lets go of it, and the descriptor's flags are left as they are.
+   */
+  owned?: boolean
 }
 
 const PRIVILEGE_ERRNOS = new Set(['EPERM', 'EACCES'])
+
+function pingGroupRange(): string {
+  try {
+    return fs.readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().replace(/\s+/, ' ')
+  } catch {
+    return 'unreadable'
+  }
+}
 
 /** The hint for EPERM/EACCES from socket(2), or undefined. */
 function privilegeHint(info: KindInfo): string | undefined {
   const icmp = info.protocol === constants.IPPROTO_ICMP || info.protocol === constants.IPPROTO_ICMPV6
   if (info.type === constants.SOCK_DGRAM && icmp) {
-    return 'ICMP datagram (ping) sockets need the process group inside the sysctl net.ipv4.ping_group_range, or CAP_NET_RAW'
+    return `ICMP datagram (ping) sockets need the process's group id inside the sysctl net.ipv4.ping_group_range (now ${pingGroupRange()}); with CAP_NET_RAW, use a raw socket instead`
   }
   if (info.type === constants.SOCK_RAW || info.domain === constants.AF_PACKET) {
     return 'raw and packet sockets need CAP_NET_RAW: run as root or grant it, e.g. setcap cap_net_raw+ep $(command -v node)'
@@ -60,7 +75,8 @@ function openSocket(info: KindInfo): Socket {
   return new Socket(fd, info)
 }
 
-function adoptSocket(fdValue: unknown, type: unknown): Socket {
+function adoptSocket(fdValue: unknown, type: unknown, ownedValue: unknown): Socket {
+  const owned = ownedValue === undefined ? true : validateBoolean(ownedValue, 'options.owned')
   const fd = validateInteger(fdValue, 'fd', 0, 2 ** 31 - 1)
   const read = (name: string): number => getsockoptFd(fd, constants.SOL_SOCKET, constants[name], 'int') as number
   const domain = read('SO_DOMAIN') // also proves fd is a socket (ENOTSOCK otherwise)
@@ -70,8 +86,8 @@ function adoptSocket(fdValue: unknown, type: unknown): Socket {
   if (type !== undefined && type !== kind) {
     throw invalidArgValue('type', `does not match the adopted descriptor, which is a ${kind} socket`, type)
   }
-  check(addon.adopt(fd), 'fcntl')
-  return new Socket(fd, { kind, domain, type: sockType, protocol })
+  if (owned) check(addon.adopt(fd), 'fcntl')
+  return new Socket(fd, { kind, domain, type: sockType, protocol }, owned)
 }
 
 function applyOptions(s: Socket, options: CreateSocketOptions): void {
@@ -106,7 +122,7 @@ function applyOptions(s: Socket, options: CreateSocketOptions): void {
  */
 export function createSocket(options: CreateSocketOptions): Socket {
   validateObject(options, 'options')
-  const s = options.fd !== undefined ? adoptSocket(options.fd, options.type) : openSocket(kindInfo(options.type, options.protocol))
+  const s = options.fd !== undefined ? adoptSocket(options.fd, options.type, options.owned) : openSocket(kindInfo(options.type, options.protocol))
   try {
     applyOptions(s, options)
   } catch (err) {

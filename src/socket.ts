@@ -59,12 +59,14 @@ export class Socket extends EventEmitter {
   #referenced = true
   #acceptWaiters: Waiter[] = []
   #connectWaiter: Waiter | null = null
+  #owned: boolean
 
   /** @internal Use createSocket() or socket(). */
-  constructor(fd: number, info: KindInfo) {
+  constructor(fd: number, info: KindInfo, owned = true) {
     super()
     this.#fd = fd
     this.#info = info
+    this.#owned = owned
   }
 
   /** The kind this socket was created as: 'udp4', 'tcp6', 'raw4', 'packet', ... or 'other'. */
@@ -290,12 +292,9 @@ export class Socket extends EventEmitter {
   }
 
   #onPoll(status: number, events: number): void {
-    if (status < 0) {
-      const err = systemError(status, 'poll')
-      this.#connectWaiter?.reject(err)
-      for (const waiter of [...this.#acceptWaiters]) waiter.reject(err)
-      return
-    }
+    // libuv reports POLLERR as status UV_EBADF and stops the handle; the
+    // socket's own calls (SO_ERROR, accept) then say what really happened.
+    if (status < 0) events = addon.UV_READABLE | addon.UV_WRITABLE
     if (events & addon.UV_WRITABLE && this.#connectWaiter) {
       const soError = getsockoptFd(this.#fd, constants.SOL_SOCKET, constants.SO_ERROR, 'int') as number
       const waiter = this.#connectWaiter
@@ -403,13 +402,14 @@ export class Socket extends EventEmitter {
 
   /**
    * Closes the socket. Idempotent; pending connect/accept promises reject
-   * with ERR_SOCKET_CLOSED; any later use throws ERR_SOCKET_CLOSED.
+   * with ERR_SOCKET_CLOSED; any later use throws ERR_SOCKET_CLOSED. A socket
+   * adopted with `owned: false` is let go of, not closed.
    */
   close(): void {
     if (this.#fd < 0) return
     const fd = this.#fd
     this.#teardown('wait: close() was called')
-    check(addon.close(fd), 'close')
+    if (this.#owned) check(addon.close(fd), 'close')
   }
 
   /**
@@ -424,7 +424,7 @@ export class Socket extends EventEmitter {
    */
   detach(): number {
     const fd = this.#open('detach')
-    addon.release(fd)
+    if (this.#owned) addon.release(fd)
     this.#teardown('wait: detach() was called')
     return fd
   }
