@@ -73,7 +73,7 @@ export function capabilities(): Readonly<Capabilities> {
   if (cached) return cached
   const c = constants
   const range = readSysctl('net.ipv4.ping_group_range')?.split(/\s+/).map(Number)
-  cached = Object.freeze({
+  const probed: Capabilities = {
     kernel: os.release(),
     gso: tryOpen(c.AF_INET, c.SOCK_DGRAM, 0, trySetInt(c.IPPROTO_UDP, c.UDP_SEGMENT, 1200)),
     gro: tryOpen(c.AF_INET, c.SOCK_DGRAM, 0, trySetInt(c.IPPROTO_UDP, c.UDP_GRO, 1)),
@@ -85,6 +85,7 @@ export function capabilities(): Readonly<Capabilities> {
     recvBufferMax: numberSysctl('net.core.rmem_max'),
     sendBufferMax: numberSysctl('net.core.wmem_max'),
     tcpCongestion: (readSysctl('net.ipv4.tcp_available_congestion_control') ?? '').split(/\s+/).filter(Boolean),
-  })
+  }
+  cached = Object.freeze(probed)
   return cached
 }

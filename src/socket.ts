@@ -324,9 +324,25 @@ export class Socket extends EventEmitter {
     check(addon.shutdown(fd, value), 'shutdown')
   }
 
-  /** The local address (getsockname). */
-  address(): AddressInfo | PacketAddressInfo {
-    return this.#name(addon.getsockname(this.#open('address')), 'getsockname')
+  /**
+   * The local address of an IP socket (getsockname).
+   * @example createSocket({ type: 'udp4' }).bind(0).address() // { address: '0.0.0.0', family: 'IPv4', port: 41234 }
+   */
+  address(): AddressInfo {
+    const fd = this.#open('address')
+    if (this.#info.kind === 'packet') throw wrongSocketType('address() (use packetAddress())', 'packet')
+    return this.#name(addon.getsockname(fd), 'getsockname') as AddressInfo
+  }
+
+  /**
+   * The interface, protocol and hardware address a packet socket is bound to
+   * (getsockname on AF_PACKET, man 7 packet).
+   * @example createSocket({ type: 'packet', protocol: 'ip' }).bind('lo').packetAddress().ifindex // 1
+   */
+  packetAddress(): PacketAddressInfo {
+    const fd = this.#open('packetAddress')
+    if (this.#info.kind !== 'packet') throw wrongSocketType('packetAddress()', this.type)
+    return this.#name(addon.getsockname(fd), 'getsockname') as PacketAddressInfo
   }
 
   /** The remote address of a connected socket (getpeername); ENOTCONN otherwise. */

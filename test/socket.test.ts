@@ -144,7 +144,9 @@ describe('bind and addresses', () => {
 
   testWithCaps(['CAP_NET_RAW'], 'a packet socket binds to an interface by name and reports it', () => {
     const p = track(createSocket({ type: 'packet', protocol: 'ip' })).bind('lo')
-    const addr = p.address() as { family: string; ifindex: number; protocol: number }
+    const addr = p.packetAddress()
+    expect(() => p.address()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_TYPE' }))
+    expect(() => track(createSocket({ type: 'udp4' })).packetAddress()).toThrow(/not supported on a udp4 socket/)
     expect(addr.family).toBe('packet')
     expect(addr.ifindex).toBe(1)
     expect(addr.protocol).toBe(constants.ETH_P_IP)
@@ -259,6 +261,7 @@ describe('close', () => {
       ['accept', () => s.accept()],
       ['shutdown', () => s.shutdown()],
       ['address', () => s.address()],
+      ['packetAddress', () => s.packetAddress()],
       ['remoteAddress', () => s.remoteAddress()],
       ['setsockopt', () => s.setsockopt(constants.SOL_SOCKET, constants.SO_REUSEADDR, 1)],
       ['getsockopt', () => s.getsockopt(constants.SOL_SOCKET, constants.SO_REUSEADDR)],

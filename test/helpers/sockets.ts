@@ -16,5 +16,5 @@ afterEach(() => {
 
 /** The port a socket is bound to. */
 export function portOf(s: Socket): number {
-  return (s.address() as { port: number }).port
+  return s.address().port
 }
