@@ -118,16 +118,31 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
   }
 
+  // Uses the C API on purpose: while a worker is being terminated, calls into
+  // JS fail, and node-addon-api (without C++ exceptions) turns a failed call
+  // into a fatal error. Here a failure just means the callback does not run.
   static void OnPoll(uv_poll_t* poll, int status, int events) {
     auto* h = static_cast<PollHandle*>(poll->data);
     Poller* self = h->owner;
-    if (self == nullptr) return;
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    // MakeCallback drains the microtask queue afterwards, so promises that the
-    // handler settles resolve before the loop moves on.
-    self->callback_.MakeCallback(self->Value(), {Napi::Number::New(env, status), Napi::Number::New(env, events)},
-                                 self->context_);
+    if (self == nullptr || h->inst->tearing_down) return;
+    napi_env env = self->Env();
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value fn, recv, argv[2];
+    if (napi_get_reference_value(env, self->callback_.operator napi_ref(), &fn) == napi_ok &&
+        napi_get_reference_value(env, self->operator napi_ref(), &recv) == napi_ok &&
+        napi_create_int32(env, status, &argv[0]) == napi_ok && napi_create_int32(env, events, &argv[1]) == napi_ok) {
+      // make_callback drains the microtask queue afterwards, so promises the
+      // handler settles resolve before the loop moves on.
+      napi_status rc = napi_make_callback(env, self->context_, recv, fn, 2, argv, nullptr);
+      if (rc == napi_pending_exception) {
+        // An exception thrown by the handler goes where Node sends its own:
+        // process 'uncaughtException', else a crash with the stack.
+        napi_value err;
+        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      }
+    }
+    napi_close_handle_scope(env, scope);
   }
 
   Napi::FunctionReference callback_;
