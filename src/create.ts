@@ -77,7 +77,7 @@ function openSocket(info: KindInfo): Socket {
 
 function adoptSocket(fdValue: unknown, type: unknown, ownedValue: unknown): Socket {
   const owned = ownedValue === undefined ? true : validateBoolean(ownedValue, 'options.owned')
-  const fd = validateInteger(fdValue, 'fd', 0, 2 ** 31 - 1)
+  const fd = validateInteger(fdValue, 'options.fd', 0, 2 ** 31 - 1)
   const read = (name: string): number => getsockoptFd(fd, constants.SOL_SOCKET, constants[name], 'int') as number
   const domain = read('SO_DOMAIN') // also proves fd is a socket (ENOTSOCK otherwise)
   const sockType = read('SO_TYPE')
@@ -90,7 +90,9 @@ function adoptSocket(fdValue: unknown, type: unknown, ownedValue: unknown): Sock
   return new Socket(fd, { kind, domain, type: sockType, protocol }, owned)
 }
 
-function applyOptions(s: Socket, options: CreateSocketOptions): void {
+/** The options to set, validated all at once so that a bad one changes nothing. */
+function optionsToApply(options: CreateSocketOptions): [string, boolean | number][] {
+  const out: [string, boolean | number][] = []
   const flags: [keyof CreateSocketOptions, string][] = [
     ['reuseAddr', 'SO_REUSEADDR'],
     ['reusePort', 'SO_REUSEPORT'],
@@ -98,15 +100,16 @@ function applyOptions(s: Socket, options: CreateSocketOptions): void {
     ['ipv6Only', 'IPV6_V6ONLY'],
   ]
   for (const [key, option] of flags) {
-    if (options[key] !== undefined) setOptionFd(s.fd, option, validateBoolean(options[key], `options.${key}`))
+    if (options[key] !== undefined) out.push([option, validateBoolean(options[key], `options.${key}`)])
   }
   const sizes: [keyof CreateSocketOptions, string][] = [
     ['recvBufferSize', 'SO_RCVBUF'],
     ['sendBufferSize', 'SO_SNDBUF'],
   ]
   for (const [key, option] of sizes) {
-    if (options[key] !== undefined) setOptionFd(s.fd, option, validateInteger(options[key], `options.${key}`, 1, 2 ** 31 - 1))
+    if (options[key] !== undefined) out.push([option, validateInteger(options[key], `options.${key}`, 1, 2 ** 31 - 1)])
   }
+  return out
 }
 
 /**
@@ -122,9 +125,10 @@ function applyOptions(s: Socket, options: CreateSocketOptions): void {
  */
 export function createSocket(options: CreateSocketOptions): Socket {
   validateObject(options, 'options')
+  const settings = optionsToApply(options)
   const s = options.fd !== undefined ? adoptSocket(options.fd, options.type, options.owned) : openSocket(kindInfo(options.type, options.protocol))
   try {
-    applyOptions(s, options)
+    for (const [name, value] of settings) setOptionFd(s.fd, name, value)
   } catch (err) {
     if (options.fd === undefined) s.close()
     else s.detach() // not ours to close

@@ -143,7 +143,7 @@ function editDistance(a: string, b: string): number {
 export function suggestOptions(name: string): string[] {
   const upper = name.toUpperCase()
   return [...optionTable.keys()]
-    .map((known) => ({ known, d: known.includes(upper) || upper.includes(known) ? 0 : editDistance(upper, known) }))
+    .map((known) => ({ known, d: upper.length >= 3 && known.includes(upper) ? 0 : editDistance(upper, known) }))
     .filter(({ d }) => d <= 3)
     .sort((x, y) => x.d - y.d)
     .slice(0, 3)
@@ -156,8 +156,8 @@ export function lookupOption(name: unknown): OptionSpec {
   const spec = optionTable.get(name)
   if (spec) return spec
   const close = suggestOptions(name)
-  const hint = close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(', ')}?` : '; see optionTable for the known names'
-  throw invalidArgValue('name', `is not a socket option netsock knows on this system${hint}`, name)
+  const hint = close.length ? `did you mean ${close.map((c) => `'${c}'`).join(', ')}?` : 'see optionTable for the known names'
+  throw invalidArgValue('name', `is not a socket option netsock knows on this system (${hint})`, name)
 }
 
 function encodeOption(spec: OptionSpec, value: unknown): number | Uint8Array {
@@ -203,14 +203,20 @@ export function getOptionFd(fd: number, name: string): OptionValue {
     throw invalidArgValue('name', `cannot be read back from the kernel; read ${spec.readBackVia} instead`, name)
   }
   switch (spec.kind) {
+    case 'int': {
+      const value = getsockoptFd(fd, spec.level, spec.optname, 'int') as number
+      // Options whose range passes INT_MAX (SO_MARK) are unsigned in the kernel.
+      return (spec.max ?? 0) > 2 ** 31 - 1 ? value >>> 0 : value
+    }
     case 'bool':
-    case 'int':
     case 'linger':
     case 'string':
       return getsockoptFd(fd, spec.level, spec.optname, spec.kind) as OptionValue
     case 'timeout-ms': {
       const tv = getsockoptFd(fd, spec.level, spec.optname, 'timeval') as Timeval
-      return tv.sec * 1000 + Math.round(tv.usec / 1000)
+      // The kernel stores the timeout in scheduler ticks, rounding up; keep the
+      // result something setOption accepts again.
+      return Math.min(tv.sec * 1000 + Math.round(tv.usec / 1000), spec.max ?? 2 ** 31 - 1)
     }
     case 'in_addr': {
       const bytes = getsockoptFd(fd, spec.level, spec.optname, 4) as Buffer

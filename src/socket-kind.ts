@@ -45,7 +45,8 @@ export function resolveProtocol(kind: SocketKind, protocol: unknown): number {
     if (kind === 'raw4' || kind === 'raw6') {
       throw invalidArgValue('protocol', "is required for raw sockets (e.g. 'icmp', 'udp', 'raw' or a number)", protocol)
     }
-    return 0
+    // Name the protocol socket(2) picks for 0, so `socket.protocol` matches SO_PROTOCOL.
+    return kind.startsWith('udp') ? constant('IPPROTO_UDP') : constant('IPPROTO_TCP')
   }
   if (typeof protocol === 'number') return validateInteger(protocol, 'protocol', 0, kind === 'packet' ? 0xffff : 255)
   if (typeof protocol !== 'string') throw invalidArgType('protocol', 'a number or a protocol name', protocol)
