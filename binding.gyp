@@ -5,7 +5,9 @@
       "sources": [
         "native/addon.cc",
         "native/checksum.cc",
+        "native/cmsg.cc",
         "native/constants.cc",
+        "native/io.cc",
         "native/options.cc",
         "native/poll.cc",
         "native/sockaddr.cc",

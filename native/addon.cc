@@ -1,5 +1,6 @@
 // Module entry, per-environment instance data and environment teardown.
 #include "addon.h"
+#include "io.h"
 
 #include <unistd.h>
 
@@ -37,35 +38,37 @@ bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   return false;
 }
 
-bool ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
-  if (i < info.Length()) {
-    napi_env env = info.Env();
-    napi_value v = info[i];
-    bool is = false;
-    if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
-      napi_typedarray_type type;
-      size_t length;
-      void* ptr;
-      napi_get_typedarray_info(env, v, &type, &length, &ptr, nullptr, nullptr);
-      static const size_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
-      *data = static_cast<uint8_t*>(ptr);
-      *len = length * (type < 11 ? kElementSize[type] : 1);
-      return true;
-    }
-    if (napi_is_dataview(env, v, &is) == napi_ok && is) {
-      void* ptr;
-      napi_get_dataview_info(env, v, len, &ptr, nullptr, nullptr);
-      *data = static_cast<uint8_t*>(ptr);
-      return true;
-    }
-    if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
-      void* ptr;
-      napi_get_arraybuffer_info(env, v, &ptr, len);
-      *data = static_cast<uint8_t*>(ptr);
-      return true;
-    }
+bool ArgBytesValue(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t length;
+    void* ptr;
+    napi_get_typedarray_info(env, v, &type, &length, &ptr, nullptr, nullptr);
+    static const size_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    *data = static_cast<uint8_t*>(ptr);
+    *len = length * (type < 11 ? kElementSize[type] : 1);
+    return true;
   }
-  Napi::TypeError::New(info.Env(), "netsock native: argument " + std::to_string(i) + " must be bytes")
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    void* ptr;
+    napi_get_dataview_info(env, v, len, &ptr, nullptr, nullptr);
+    *data = static_cast<uint8_t*>(ptr);
+    return true;
+  }
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    void* ptr;
+    napi_get_arraybuffer_info(env, v, &ptr, len);
+    *data = static_cast<uint8_t*>(ptr);
+    return true;
+  }
+  napi_throw_type_error(env, nullptr, "netsock native: expected bytes");
+  return false;
+}
+
+bool ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
+  if (i < info.Length()) return ArgBytesValue(info.Env(), info[i], data, len);
+  Napi::TypeError::New(info.Env(), "netsock native: argument " + std::to_string(i) + " is missing")
       .ThrowAsJavaScriptException();
   return false;
 }
@@ -82,6 +85,7 @@ static void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   inst->fds.clear();
   if (inst->closing == 0) {
     napi_remove_async_cleanup_hook(handle);
+    delete inst->io;
     delete inst;
   }
 }
@@ -101,6 +105,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterConstants(env, exports);
   RegisterChecksum(env, exports);
   RegisterPoll(env, exports);
+  RegisterIo(env, exports);
   return exports;
 }
 

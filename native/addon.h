@@ -15,6 +15,7 @@
 namespace netsock {
 
 struct PollHandle;
+struct IoScratch;
 
 // Per-environment state (main thread or one worker). Holds every fd the addon
 // opened or adopted and every live poll handle, so that a terminating worker
@@ -26,6 +27,7 @@ struct Instance {
   uv_loop_t* loop = nullptr;
   size_t closing = 0;
   bool tearing_down = false;
+  IoScratch* io = nullptr;  // batched-call scratch, made on first use
 };
 
 Instance* GetInstance(Napi::Env env);
@@ -38,6 +40,8 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, int32_t* out);
 bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out);
 // Any ArrayBufferView or ArrayBuffer: data pointer and byte length.
 bool ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len);
+// The same for a value already in hand (array elements); false after a TypeError.
+bool ArgBytesValue(napi_env env, napi_value v, uint8_t** data, size_t* len);
 
 // A negative errno (or 0) as a JS number.
 inline Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
@@ -50,6 +54,7 @@ void RegisterOptions(Napi::Env env, Napi::Object exports);
 void RegisterConstants(Napi::Env env, Napi::Object exports);
 void RegisterChecksum(Napi::Env env, Napi::Object exports);
 void RegisterPoll(Napi::Env env, Napi::Object exports);
+void RegisterIo(Napi::Env env, Napi::Object exports);
 
 // Teardown of the poll handles of an environment; defined in poll.cc.
 void ClosePollsForTeardown(Instance* inst);

@@ -3,6 +3,7 @@
 // wrapper because uv_close completes asynchronously, after the wrapper may
 // already be gone.
 #include "addon.h"
+#include "io.h"
 
 namespace netsock {
 
@@ -163,6 +164,7 @@ void ClosePollsForTeardown(Instance* inst) {
       delete h;
       if (--inst->closing == 0) {
         napi_remove_async_cleanup_hook(inst->cleanup);
+        delete inst->io;
         delete inst;
       }
     });

@@ -44,6 +44,25 @@ export interface NativeAddress {
   path?: string
 }
 
+export interface IoLayout {
+  maxBatch: number
+  metaStride: number
+  addrStride: number
+  length: number
+  flags: number
+  addrLen: number
+  segment: number
+  ttl: number
+  tos: number
+  ifindex: number
+  tsSecLow: number
+  tsSecHigh: number
+  tsNsec: number
+  dropped: number
+  dstFamily: number
+  dst: number
+}
+
 export interface Addon {
   noop(): void
   open(domain: number, type: number, protocol: number): number
@@ -64,6 +83,20 @@ export interface Addon {
   getsockopt(fd: number, level: number, name: number, out: Bytes): number
   /** RFC 1071 checksum of `data` with a partial sum `initial`. */
   checksum(data: Bytes, initial: number): number
+  /** Writes a struct sockaddr for (family, address, port) into out; returns its length. */
+  encodeSockaddr(family: number, address: string, port: number, out: Uint8Array): number
+  /** sendto: bytes sent. addr: an encoded sockaddr, or undefined on a connected socket. */
+  send(fd: number, data: Bytes, offset: number, length: number, addr: Uint8Array | undefined): number
+  /** sendmmsg over datas[start, start + count): datagrams sent. */
+  sendMany(fd: number, datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, start: number, count: number): number
+  /** One GSO sendmsg (gso true) or one sendmmsg of segment-sized pieces: bytes sent. */
+  sendSegments(fd: number, data: Bytes, offset: number, length: number, segment: number, addr: Uint8Array | undefined, gso: boolean): number
+  /** recvmmsg of up to max datagrams into data (slot bytes each), meta and addrs: datagrams received. */
+  recv(fd: number, data: Uint8Array, slot: number, max: number, meta: Int32Array, addrs: Uint8Array): number
+  /** recvmsg of one datagram into data[offset, offset + length): 1. */
+  recvInto(fd: number, data: Bytes, offset: number, length: number, meta: Int32Array, addr: Uint8Array): number
+  /** Layout of the receive metadata (field indexes) shared with native/io.h. */
+  ioLayout: IoLayout
   constants: Record<string, number>
   Poller: new (callback: (status: number, events: number) => void) => NativePoller
   UV_READABLE: number
