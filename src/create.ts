@@ -3,6 +3,7 @@
 import fs from 'node:fs'
 import { constants } from './constants.js'
 import { check, invalidArgValue, systemError } from './errors.js'
+import type { RecvMemoryOptions } from './datagram-io.js'
 import { addon } from './native.js'
 import type { SocketKind } from './option-table.js'
 import { getsockoptFd, setOptionFd } from './options.js'
@@ -39,6 +40,14 @@ export interface CreateSocketOptions {
    * lets go of it, and the descriptor's flags are left as they are.
    */
   owned?: boolean
+  /** Datagrams read per recvmmsg call (default 64, at most 1024). */
+  recvBatchSize?: number
+  /**
+   * Bytes per receive slot (default 65535, so no datagram or GRO train is
+   * cut; only the pages datagrams touch become resident). Larger datagrams
+   * are delivered truncated and flagged.
+   */
+  recvMessageSize?: number
 }
 
 const PRIVILEGE_ERRNOS = new Set(['EPERM', 'EACCES'])
@@ -63,7 +72,7 @@ function privilegeHint(info: KindInfo): string | undefined {
   return undefined
 }
 
-function openSocket(info: KindInfo): Socket {
+function openSocket(info: KindInfo, memory?: RecvMemoryOptions): Socket {
   // AF_PACKET takes its protocol in network byte order (man 7 packet).
   const protocol = info.domain === constants.AF_PACKET ? ((info.protocol & 0xff) << 8) | (info.protocol >>> 8) : info.protocol
   const fd = addon.open(info.domain, info.type, protocol)
@@ -72,10 +81,10 @@ function openSocket(info: KindInfo): Socket {
     const hint = PRIVILEGE_ERRNOS.has(err.code) ? privilegeHint(info) : undefined
     throw hint ? systemError(fd, 'socket', { hint }) : err
   }
-  return new Socket(fd, info)
+  return new Socket(fd, info, true, memory)
 }
 
-function adoptSocket(fdValue: unknown, type: unknown, ownedValue: unknown): Socket {
+function adoptSocket(fdValue: unknown, type: unknown, ownedValue: unknown, memory: RecvMemoryOptions): Socket {
   const owned = ownedValue === undefined ? true : validateBoolean(ownedValue, 'options.owned')
   const fd = validateInteger(fdValue, 'options.fd', 0, 2 ** 31 - 1)
   const read = (name: string): number => getsockoptFd(fd, constants.SOL_SOCKET, constants[name], 'int') as number
@@ -87,7 +96,7 @@ function adoptSocket(fdValue: unknown, type: unknown, ownedValue: unknown): Sock
     throw invalidArgValue('type', `does not match the adopted descriptor, which is a ${kind} socket`, type)
   }
   if (owned) check(addon.adopt(fd), 'fcntl')
-  return new Socket(fd, { kind, domain, type: sockType, protocol }, owned)
+  return new Socket(fd, { kind, domain, type: sockType, protocol }, owned, memory)
 }
 
 /** The options to set, validated all at once so that a bad one changes nothing. */
@@ -126,7 +135,14 @@ function optionsToApply(options: CreateSocketOptions): [string, boolean | number
 export function createSocket(options: CreateSocketOptions): Socket {
   validateObject(options, 'options')
   const settings = optionsToApply(options)
-  const s = options.fd !== undefined ? adoptSocket(options.fd, options.type, options.owned) : openSocket(kindInfo(options.type, options.protocol))
+  const memory: RecvMemoryOptions = {
+    batchSize: options.recvBatchSize === undefined ? undefined : validateInteger(options.recvBatchSize, 'options.recvBatchSize', 1, addon.ioLayout.maxBatch),
+    messageSize: options.recvMessageSize === undefined ? undefined : validateInteger(options.recvMessageSize, 'options.recvMessageSize', 1, 1 << 20),
+  }
+  const s =
+    options.fd !== undefined
+      ? adoptSocket(options.fd, options.type, options.owned, memory)
+      : openSocket(kindInfo(options.type, options.protocol), memory)
   try {
     for (const [name, value] of settings) setOptionFd(s.fd, name, value)
   } catch (err) {

@@ -3,13 +3,18 @@
 // waiting through one native poll handle.
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
+import { capabilities } from './capabilities.js'
 import { constants } from './constants.js'
 import { abortError, check, socketClosed, systemError, wrongSocketType } from './errors.js'
 import { addon, type NativeAddress, type NativePoller } from './native.js'
 import type { OptionValue } from './option-table.js'
 import { getOptionFd, getsockoptFd, setOptionFd, setsockoptFd, type SockoptKind, type SockoptValue } from './options.js'
+import { DatagramIo, type Message, type RecvIntoResult, type RecvMemoryOptions, type SendManyEntry } from './datagram-io.js'
+import type { RecvBatch } from './recv-batch.js'
+import type { RemoteInfo } from './sockaddr.js'
 import { ipFamily, isStream, type KindInfo } from './socket-kind.js'
-import { validateAbortSignal, validateAddress, validateInteger, validatePort, validateString } from './validate.js'
+import { SocketStats } from './stats.js'
+import { validateAbortSignal, validateAddress, validateBoolean, validateBytes, validateInteger, validateObject, validatePort, validateString } from './validate.js'
 
 const EAGAIN = -os.constants.errno.EAGAIN
 const EINPROGRESS = -os.constants.errno.EINPROGRESS
@@ -39,6 +44,25 @@ export interface WaitOptions {
   signal?: AbortSignal
 }
 
+/** Which ancillary data to receive with each datagram (see `setAncillary`). */
+export interface AncillaryOptions {
+  /** TTL / hop limit (IP_RECVTTL, IPV6_RECVHOPLIMIT). */
+  ttl?: boolean
+  /** TOS / traffic class, with the ECN bits (IP_RECVTOS, IPV6_RECVTCLASS). */
+  tos?: boolean
+  /** Destination address and interface index (IP_PKTINFO, IPV6_RECVPKTINFO). */
+  pktinfo?: boolean
+  /** Kernel receive timestamp in nanoseconds (SO_TIMESTAMPNS). */
+  timestamp?: boolean
+}
+
+export interface IterateOptions extends WaitOptions {
+  /** Datagrams held for a slow consumer before reading pauses (default 1024). */
+  highWaterMark?: number
+}
+
+const EMPTY_STATS = new SocketStats()
+
 interface Waiter {
   resolve: (value: never) => void
   reject: (err: Error) => void
@@ -60,13 +84,40 @@ export class Socket extends EventEmitter {
   #acceptWaiters: Waiter[] = []
   #connectWaiter: Waiter | null = null
   #owned: boolean
+  #data: DatagramIo | null = null
+  #memory: RecvMemoryOptions
 
   /** @internal Use createSocket() or socket(). */
-  constructor(fd: number, info: KindInfo, owned = true) {
+  constructor(fd: number, info: KindInfo, owned = true, memory: RecvMemoryOptions = {}) {
     super()
     this.#fd = fd
     this.#info = info
     this.#owned = owned
+    this.#memory = memory
+    // Reading starts when someone listens for datagrams and stops when nobody does.
+    const watch = (event: string | symbol): void => {
+      if (event === 'message' || event === 'batch') process.nextTick(() => this.#updatePoll())
+    }
+    this.on('newListener', watch).on('removeListener', watch)
+  }
+
+  /** The datagram data path, made on first use (not for stream sockets). */
+  #io(operation: string): DatagramIo {
+    this.#open(operation)
+    if (this.#data) return this.#data
+    if (isStream(this.#info)) throw wrongSocketType(operation, this.type)
+    const self = this
+    const host = {
+      get fd() {
+        return self.#fd
+      },
+      emit: (event: string | symbol, ...args: unknown[]) => this.emit(event, ...args),
+      listenerCount: (event: string | symbol) => this.listenerCount(event),
+      updatePoll: () => this.#updatePoll(),
+    }
+    const gso = this.#info.kind === 'udp4' || this.#info.kind === 'udp6' ? capabilities().gso : false
+    this.#data = new DatagramIo(host, this.#info.domain, ipFamily(this.#info), gso, this.#memory)
+    return this.#data
   }
 
   /** The kind this socket was created as: 'udp4', 'tcp6', 'raw4', 'packet', ... or 'other'. */
@@ -277,7 +328,11 @@ export class Socket extends EventEmitter {
   /** Starts, changes or stops the poll handle to match what is waiting. */
   #updatePoll(): void {
     if (this.#fd < 0) return
-    const events = (this.#acceptWaiters.length ? addon.UV_READABLE : 0) | (this.#connectWaiter ? addon.UV_WRITABLE : 0)
+    if (!this.#data && (this.listenerCount('message') > 0 || this.listenerCount('batch') > 0) && !isStream(this.#info)) this.#io('receive')
+    const data = this.#data
+    const readable = this.#acceptWaiters.length > 0 || (data !== null && data.wantsReadable)
+    const writable = this.#connectWaiter !== null || (data !== null && data.wantsWritable)
+    const events = (readable ? addon.UV_READABLE : 0) | (writable ? addon.UV_WRITABLE : 0)
     if (events === 0) {
       this.#poller?.stop()
       return
@@ -300,6 +355,10 @@ export class Socket extends EventEmitter {
       const waiter = this.#connectWaiter
       if (soError === 0) waiter.resolve(undefined as never)
       else waiter.reject(systemError(-soError, 'connect', waiter.context))
+    }
+    if (this.#data) {
+      if (events & addon.UV_WRITABLE) this.#data.onWritable()
+      if (events & addon.UV_READABLE) this.#data.onReadable()
     }
     if (events & addon.UV_READABLE) {
       while (this.#acceptWaiters.length && this.#fd >= 0) {
@@ -392,6 +451,142 @@ export class Socket extends EventEmitter {
     return getOptionFd(this.#open('getOption'), name)
   }
 
+  /**
+   * Sends one datagram, synchronously and without copying: the kernel reads
+   * the bytes straight from `data`. Returns true when the kernel took it;
+   * then the caller may reuse `data` at once. Returns false when the socket
+   * buffer was full (EAGAIN): the datagram is queued, `data` is kept alive and
+   * must not be modified until `'drain'`. Later sends queue behind it, so
+   * order is kept. A kernel error throws (a queued datagram's error is emitted
+   * as `'error'`). Without port/address, sends to the connected peer.
+   *
+   * @example
+   * s.send(Buffer.from('hello'), 5000, '127.0.0.1')
+   * s.send(packet, 0, 64, 5000, '127.0.0.1')   // bytes 0..63 only
+   */
+  send(data: ArrayBufferView | ArrayBuffer | string, port?: number, address?: string): boolean
+  send(data: ArrayBufferView | ArrayBuffer, offset: number, length: number, port?: number, address?: string): boolean
+  send(data: ArrayBufferView | ArrayBuffer | string, a?: number, b?: string | number, c?: number, d?: string): boolean {
+    const io = this.#io('send')
+    const bytes = typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
+    if (typeof b === 'number') {
+      const offset = validateInteger(a, 'offset', 0, bytes.byteLength)
+      const length = validateInteger(b, 'length', 0, bytes.byteLength - offset)
+      return io.send(bytes, offset, length, io.destination(c, d))
+    }
+    return io.send(bytes, 0, bytes.byteLength, io.destination(a, b))
+  }
+
+  /**
+   * Sends many datagrams with one sendmmsg per batch of up to 1024. Entries
+   * are bytes or `{ data, port?, address? }` with their own destination.
+   * Returns how many the kernel took now; the rest are queued in order
+   * (`'drain'` follows). If the kernel rejects one, the error is thrown with
+   * `err.sent` = how many went before it, and the rest are not sent.
+   *
+   * @example
+   * s.sendMany([a, b, { data: c, port: 6000 }], 5000, '127.0.0.1')
+   */
+  sendMany(list: readonly SendManyEntry[], port?: number, address?: string): number {
+    return this.#io('sendMany').sendMany(list, port, address)
+  }
+
+  /**
+   * Sends `data` as datagrams of `segmentSize` bytes (the last may be
+   * shorter) with UDP GSO: one system call carries up to 64 segments and the
+   * kernel splits them. Where `capabilities().gso` is false (or the device
+   * cannot offload), falls back to sendmmsg over views of the same buffer.
+   * Returns like `send`.
+   *
+   * @example
+   * s.sendSegments(Buffer.alloc(48_000), 1200, 5000, '127.0.0.1')   // 40 datagrams, 1 syscall
+   */
+  sendSegments(data: ArrayBufferView | ArrayBuffer, segmentSize: number, port?: number, address?: string): boolean {
+    const io = this.#io('sendSegments')
+    validateBytes(data, 'data')
+    validateInteger(segmentSize, 'segmentSize', 1, 65507)
+    return io.sendSegments(data, segmentSize, io.destination(port, address))
+  }
+
+  /** True while sendSegments uses GSO on this socket. */
+  get gso(): boolean {
+    return this.#data?.gso ?? (ipFamily(this.#info) !== 0 && !isStream(this.#info) && capabilities().gso)
+  }
+
+  /**
+   * Reads one waiting datagram into `buf[offset, offset + length)` without
+   * blocking, like Python's recvfrom_into. Returns null when none is waiting.
+   *
+   * @example
+   * const r = s.recvInto(buf)   // { bytes, size, truncated, rinfo } | null
+   */
+  recvInto(buf: ArrayBufferView | ArrayBuffer, offset = 0, length?: number): RecvIntoResult | null {
+    const io = this.#io('recvInto')
+    const size = validateBytes(buf, 'buf').byteLength
+    validateInteger(offset, 'offset', 0, size)
+    const len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
+    return io.recvInto(buf, offset, len)
+  }
+
+  /**
+   * Iterates received datagrams as `{ data, rinfo }` copies. Memory is
+   * bounded: when `highWaterMark` datagrams wait unconsumed, reading pauses
+   * (the kernel buffer then fills and drops, counted in `stats.dropped`).
+   * Ends when the socket closes or the signal aborts.
+   *
+   * @example
+   * for await (const { data, rinfo } of s.messages({ signal })) console.log(rinfo.port, data)
+   */
+  messages(options: IterateOptions = {}): AsyncIterableIterator<Message> {
+    validateObject(options, 'options')
+    const highWaterMark = validateInteger(options.highWaterMark ?? 1024, 'options.highWaterMark', 1, 2 ** 30)
+    const signal = validateAbortSignal(options.signal)
+    const it = this.#io('messages').iterate(highWaterMark)
+    if (signal) {
+      if (signal.aborted) void it.return?.()
+      else signal.addEventListener('abort', () => void it.return?.(), { once: true })
+    }
+    return it
+  }
+
+  /** `for await (const { data, rinfo } of socket)`: see `messages()`. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this.messages()
+  }
+
+  /**
+   * Chooses the ancillary data each received datagram carries (in `rinfo`
+   * for 'message', `batch.ancillary(i)` for 'batch'). Sets the matching
+   * IPv4 or IPv6 socket options.
+   *
+   * @example
+   * s.setAncillary({ ttl: true, tos: true, pktinfo: true, timestamp: true })
+   */
+  setAncillary(options: AncillaryOptions): this {
+    const fd = this.#open('setAncillary')
+    validateObject(options, 'options')
+    const v6 = ipFamily(this.#info) === 6
+    const names: [keyof AncillaryOptions, string, string][] = [
+      ['ttl', 'IP_RECVTTL', 'IPV6_RECVHOPLIMIT'],
+      ['tos', 'IP_RECVTOS', 'IPV6_RECVTCLASS'],
+      ['pktinfo', 'IP_PKTINFO', 'IPV6_RECVPKTINFO'],
+      ['timestamp', 'SO_TIMESTAMPNS', 'SO_TIMESTAMPNS'],
+    ]
+    for (const [key, v4name, v6name] of names) {
+      if (options[key] === undefined) continue
+      const on = validateBoolean(options[key], `options.${key}`)
+      const name = v6 ? v6name : v4name
+      const level = name.startsWith('SO_') ? constants.SOL_SOCKET : v6 ? constants.IPPROTO_IPV6 : constants.IPPROTO_IP
+      setsockoptFd(fd, level, constants[name], on)
+    }
+    return this
+  }
+
+  /** Datagram counters, read without a native call (zeros for stream sockets). */
+  get stats(): SocketStats {
+    return this.#data?.stats ?? (isStream(this.#info) ? EMPTY_STATS : this.#io('stats').stats)
+  }
+
   /** Lets pending waits keep the event loop alive (the default). */
   ref(): this {
     this.#referenced = true
@@ -407,6 +602,7 @@ export class Socket extends EventEmitter {
   }
 
   #teardown(reason: string): void {
+    this.#data?.close(this.#fd)
     this.#poller?.close()
     this.#poller = null
     const err = socketClosed(reason)
@@ -445,3 +641,5 @@ export class Socket extends EventEmitter {
     return fd
   }
 }
+
+export type { Message, RecvBatch, RecvIntoResult, RemoteInfo, SendManyEntry }

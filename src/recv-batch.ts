@@ -1,0 +1,187 @@
+// Receive memory and the zero-copy batch view over it. The memory is
+// allocated once per socket and filled by the addon's recvmmsg; a batch
+// indexes datagrams inside it (splitting GRO-coalesced ones back into their
+// segments) and decodes senders and ancillary data only when asked.
+import { addon } from './native.js'
+import { decodeSockaddr, formatIPv6, type RemoteInfo } from './sockaddr.js'
+
+const L = addon.ioLayout
+const MSG_TRUNC = 0x20
+
+/** Receive memory of one socket: `capacity` slots of `slot` bytes, plus metadata and sender addresses. */
+export class RecvMemory {
+  readonly data: Uint8Array
+  readonly meta: Int32Array
+  readonly addrs: Uint8Array
+  constructor(
+    readonly capacity: number,
+    readonly slot: number,
+  ) {
+    // Pages of a large, zero-filled ArrayBuffer are only backed once touched, so
+    // 64 KiB slots cost resident memory only for the bytes datagrams really use.
+    this.data = new Uint8Array(capacity * slot)
+    this.meta = new Int32Array(capacity * L.metaStride)
+    this.addrs = new Uint8Array(capacity * L.addrStride)
+  }
+}
+
+/** Ancillary data of one datagram, present when enabled with `socket.setAncillary()`. */
+export interface Ancillary {
+  /** IP TTL / IPv6 hop limit. */
+  ttl?: number
+  /** IP TOS / IPv6 traffic class byte; its low two bits are the ECN codepoint. */
+  tos?: number
+  /** Local address the datagram was sent to, and the interface index it arrived on (pktinfo). */
+  destination?: string
+  ifindex?: number
+  /** Kernel receive time in nanoseconds since the epoch (SO_TIMESTAMPNS). */
+  timestampNs?: bigint
+}
+
+/**
+ * The datagrams of one receive call. Views returned by `data(i)` (and by
+ * iteration) point into the socket's receive memory and stay valid only
+ * until the `'batch'` handler returns: copy what you keep.
+ */
+export class RecvBatch implements Iterable<Buffer> {
+  #mem: RecvMemory
+  #count = 0
+  // Per datagram: its offset in the memory, byte length, and receive slot.
+  #offset = new Int32Array(64)
+  #length = new Int32Array(64)
+  #slotOf = new Int32Array(64)
+  #buffer: Buffer
+
+  /** @internal */
+  constructor(mem: RecvMemory) {
+    this.#mem = mem
+    this.#buffer = Buffer.from(mem.data.buffer, mem.data.byteOffset, mem.data.byteLength)
+  }
+
+  /** @internal Indexes the `received` messages the addon just wrote; returns the datagram count. */
+  load(received: number): number {
+    const { meta, slot } = this.#mem
+    let count = 0
+    for (let m = 0; m < received; m++) {
+      const base = m * L.metaStride
+      const stored = Math.min(meta[base + L.length], slot)
+      const segment = meta[base + L.segment]
+      const pieces = segment > 0 && stored > segment ? Math.ceil(stored / segment) : 1
+      this.#reserve(count + pieces)
+      for (let p = 0; p < pieces; p++) {
+        const start = pieces === 1 ? 0 : p * segment
+        this.#offset[count] = m * slot + start
+        this.#length[count] = pieces === 1 ? stored : Math.min(segment, stored - start)
+        this.#slotOf[count] = m
+        count++
+      }
+    }
+    this.#count = count
+    return count
+  }
+
+  #reserve(n: number): void {
+    if (n <= this.#offset.length) return
+    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(Math.max(n, a.length * 2))
+      b.set(a)
+      return b
+    }
+    this.#offset = grow(this.#offset)
+    this.#length = grow(this.#length)
+    this.#slotOf = grow(this.#slotOf)
+  }
+
+  /** Number of datagrams (GRO-coalesced ones count once per segment). */
+  get length(): number {
+    return this.#count
+  }
+
+  /** The receive memory itself, for readers that index with `offset(i)` and `size(i)` and want no view objects. */
+  get buffer(): Buffer {
+    return this.#buffer
+  }
+
+  #check(i: number): number {
+    if (!(i >= 0 && i < this.#count)) throw new RangeError(`The value of "index" is out of range. It must be >= 0 && < ${this.#count}. Received ${i}`)
+    return this.#slotOf[i]
+  }
+
+  /** Offset of datagram i in `buffer`. */
+  offset(i: number): number {
+    this.#check(i)
+    return this.#offset[i]
+  }
+
+  /** Bytes of datagram i that were received (the stored bytes; see `truncated`). */
+  size(i: number): number {
+    this.#check(i)
+    return this.#length[i]
+  }
+
+  /** A view of datagram i: valid until the handler returns. */
+  data(i: number): Buffer {
+    this.#check(i)
+    return this.#buffer.subarray(this.#offset[i], this.#offset[i] + this.#length[i])
+  }
+
+  /** True when datagram i was larger than the receive slot and its tail was cut off (MSG_TRUNC). */
+  truncated(i: number): boolean {
+    const m = this.#check(i)
+    return (this.#mem.meta[m * L.metaStride + L.flags] & MSG_TRUNC) !== 0
+  }
+
+  /** The datagram's real size: larger than `size(i)` when truncated. */
+  originalSize(i: number): number {
+    const m = this.#check(i)
+    const meta = this.#mem.meta
+    return meta[m * L.metaStride + L.segment] > 0 ? this.#length[i] : meta[m * L.metaStride + L.length]
+  }
+
+  /** GRO segment size of the coalesced datagram i came from, or 0. */
+  segmentSize(i: number): number {
+    const m = this.#check(i)
+    return this.#mem.meta[m * L.metaStride + L.segment]
+  }
+
+  /** The sender, decoded from the raw sockaddr now (not before). */
+  rinfo(i: number): RemoteInfo {
+    const m = this.#check(i)
+    return decodeSockaddr(this.#mem.addrs, m * L.addrStride, this.#length[i])
+  }
+
+  /** Ancillary data of datagram i: only the fields the kernel delivered. */
+  ancillary(i: number): Ancillary {
+    return readAncillary(this.#mem.meta, this.#check(i) * L.metaStride)
+  }
+
+  /** @internal Highest SO_RXQ_OVFL drop count in this batch, or -1. */
+  dropCount(received: number): number {
+    let drops = -1
+    for (let m = 0; m < received; m++) drops = Math.max(drops, this.#mem.meta[m * L.metaStride + L.dropped])
+    return drops
+  }
+
+  /** Views of every datagram, valid until the handler returns. */
+  *[Symbol.iterator](): Iterator<Buffer> {
+    for (let i = 0; i < this.#count; i++) yield this.data(i)
+  }
+}
+
+/** The ancillary fields present in the metadata of one datagram at meta[base]. */
+export function readAncillary(meta: Int32Array, base: number): Ancillary {
+  const out: Ancillary = {}
+  if (meta[base + L.ttl] >= 0) out.ttl = meta[base + L.ttl]
+  if (meta[base + L.tos] >= 0) out.tos = meta[base + L.tos]
+  if (meta[base + L.ifindex] >= 0) out.ifindex = meta[base + L.ifindex]
+  const family = meta[base + L.dstFamily]
+  if (family !== 0) {
+    const bytes = new Uint8Array(meta.buffer, meta.byteOffset + (base + L.dst) * 4, 16)
+    out.destination = family === 4 ? `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}` : formatIPv6(bytes, 0)
+  }
+  if (meta[base + L.tsNsec] >= 0) {
+    const sec = (BigInt(meta[base + L.tsSecHigh] >>> 0) << 32n) | BigInt(meta[base + L.tsSecLow] >>> 0)
+    out.timestampNs = sec * 1_000_000_000n + BigInt(meta[base + L.tsNsec])
+  }
+  return out
+}

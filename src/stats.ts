@@ -1,0 +1,58 @@
+// Per-socket counters, kept in a Float64Array that JS updates as the data
+// path runs: reading them costs no native call.
+
+const FIELDS = ['sent', 'received', 'bytesSent', 'bytesReceived', 'dropped', 'queued', 'eagain', 'truncated', 'discarded'] as const
+export type StatName = (typeof FIELDS)[number]
+export const STAT = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<StatName, number>
+
+/**
+ * Counters of one socket's datagram traffic.
+ *
+ * @example
+ * s.stats.received   // datagrams delivered so far
+ * s.stats.dropped    // the kernel's count of datagrams dropped for a full receive buffer
+ */
+export class SocketStats {
+  /** The counters as one typed array, in the order of `SocketStats.fields`. */
+  readonly raw = new Float64Array(FIELDS.length)
+  static readonly fields = FIELDS
+
+  /** Datagrams the kernel accepted from send/sendMany/sendSegments (segments count one each). */
+  get sent(): number {
+    return this.raw[STAT.sent]
+  }
+  /** Datagrams delivered to 'message', 'batch', async iteration or recvInto (GRO segments count one each). */
+  get received(): number {
+    return this.raw[STAT.received]
+  }
+  get bytesSent(): number {
+    return this.raw[STAT.bytesSent]
+  }
+  get bytesReceived(): number {
+    return this.raw[STAT.bytesReceived]
+  }
+  /** Datagrams the kernel dropped because the receive buffer was full (SO_RXQ_OVFL, man 7 socket). */
+  get dropped(): number {
+    return this.raw[STAT.dropped]
+  }
+  /** Datagrams waiting in the send queue now. */
+  get queued(): number {
+    return this.raw[STAT.queued]
+  }
+  /** Sends the kernel refused with EAGAIN (each one queued a datagram or more). */
+  get eagain(): number {
+    return this.raw[STAT.eagain]
+  }
+  /** Datagrams received truncated (larger than the receive slot). */
+  get truncated(): number {
+    return this.raw[STAT.truncated]
+  }
+  /** Queued datagrams dropped by close() because the kernel would not take them. */
+  get discarded(): number {
+    return this.raw[STAT.discarded]
+  }
+
+  toJSON(): Record<StatName, number> {
+    return Object.fromEntries(FIELDS.map((f, i) => [f, this.raw[i]])) as Record<StatName, number>
+  }
+}
