@@ -20,10 +20,13 @@ export function summarize(stats) {
     median_ns: stats.p50,
     avg_ns: stats.avg,
     min_ns: stats.min,
+    p25_ns: stats.p25,
     p75_ns: stats.p75,
     p99_ns: stats.p99,
     max_ns: stats.max,
     ops_per_sec: 1e9 / stats.p50,
+    // Interquartile range relative to the median: how much the machine's noise moved this row.
+    spread: (stats.p75 - stats.p25) / stats.p50,
     samples: stats.samples.length,
     calls: stats.ticks,
   }
@@ -60,6 +63,9 @@ export function formatNs(ns) {
   return `${ns.toPrecision(3)} ns`
 }
 
+/** The interquartile spread as '±N%' (half the IQR over the median). */
+export const formatSpread = (spread) => `±${Math.round((spread / 2) * 100)}%`
+
 export const formatRatio = (r) => `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}x`
 
 /** A Markdown table; columns whose header starts with '>' are right-aligned. */
@@ -70,7 +76,7 @@ export function table(headers, rows) {
   const width = names.map((_, c) => Math.max(3, ...cells.map((r) => r[c].length)))
   const line = (r) => `| ${r.map((v, c) => (right[c] ? v.padStart(width[c]) : v.padEnd(width[c]))).join(' | ')} |`
   const rule = `|${width.map((w, c) => (right[c] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`
-  return [line(names), rule, ...rows.map(line)].join('\n')
+  return [line(cells[0]), rule, ...cells.slice(1).map(line)].join('\n')
 }
 
 /** Where and on what the numbers were taken; noisy-machine hints included. */
@@ -97,7 +103,9 @@ export function loadedAddon(require) {
 export function writeResults(name, data) {
   fs.mkdirSync(resultsDir, { recursive: true })
   const file = path.join(resultsDir, `${name}.json`)
-  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(data, null, 2)}\n`)
+  // Four significant digits: the noise is far larger, and diffs between runs stay readable.
+  const round = (_key, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v)
+  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(data, round, 2)}\n`)
   fs.renameSync(`${file}.tmp`, file)
   return path.relative(path.dirname(benchDir), file)
 }

@@ -6,7 +6,7 @@ import { addon } from './native.js'
 import { validateBytes, validateInteger } from './validate.js'
 
 /** Inputs shorter than this are summed in JavaScript. */
-export const NATIVE_CHECKSUM_THRESHOLD = 128
+export const NATIVE_CHECKSUM_THRESHOLD = 96
 
 function asUint8(data: ArrayBufferView | ArrayBuffer): Uint8Array {
   if (data instanceof Uint8Array) return data
