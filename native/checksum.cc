@@ -18,7 +18,7 @@ static uint16_t FoldedSum(const uint8_t* p, size_t n) {
     n -= 8;
   }
   uint64_t tail = 0;
-  memcpy(&tail, p, n);  // the odd byte lands where a zero pad byte would go
+  if (n != 0) memcpy(&tail, p, n);  // the odd byte lands where a zero pad byte would go (p may be NULL when empty)
   acc += tail;
   acc += (acc < tail);
   acc = (acc & 0xffffffff) + (acc >> 32);
