@@ -52,6 +52,25 @@ static bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** data, s
   return true;
 }
 
+// Points message i of the scratch batch at one datagram and its destination.
+static void PrepareSend(IoScratch* io, int i, uint8_t* data, size_t len, sockaddr* addr, socklen_t addrLen) {
+  io->iovs[i] = {data, len};
+  msghdr& h = io->msgs[i].msg_hdr;
+  memset(&h, 0, sizeof(h));
+  h.msg_iov = &io->iovs[i];
+  h.msg_iovlen = 1;
+  h.msg_name = addr;
+  h.msg_namelen = addrLen;
+}
+
+// sendmmsg over the first `count` prepared messages: datagrams sent or -errno.
+static int SendPrepared(int fd, IoScratch* io, int count) {
+  int n;
+  do n = sendmmsg(fd, io->msgs, count, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
 // encodeSockaddr(family, address, port, out) -> sockaddr length written into out, or -errno.
 static Napi::Value EncodeSockaddr(const Napi::CallbackInfo& info) {
   int32_t family, port;
@@ -115,13 +134,8 @@ static Napi::Value SendMany(const Napi::CallbackInfo& info) {
     uint8_t* bytes;
     size_t len;
     if (!ArgBytesValue(env, item, &bytes, &len)) return {};
-    io->iovs[i] = {bytes, len};
+    PrepareSend(io, i, bytes, len, shared, sharedLen);
     msghdr& h = io->msgs[i].msg_hdr;
-    memset(&h, 0, sizeof(h));
-    h.msg_iov = &io->iovs[i];
-    h.msg_iovlen = 1;
-    h.msg_name = shared;
-    h.msg_namelen = sharedLen;
     if (perEntry) {
       napi_value a;
       napi_get_element(env, info[2], start + i, &a);
@@ -136,10 +150,7 @@ static Napi::Value SendMany(const Napi::CallbackInfo& info) {
       }
     }
   }
-  int n;
-  do n = sendmmsg(fd, io->msgs, count, MSG_DONTWAIT | MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return Napi::Number::New(info.Env(), n < 0 ? -errno : n);
+  return Napi::Number::New(info.Env(), SendPrepared(fd, io, count));
 }
 
 // sendSegments(fd, data, offset, length, segment, addr, gso) -> bytes sent or -errno.
@@ -187,18 +198,10 @@ static Napi::Value SendSegments(const Napi::CallbackInfo& info) {
   int count = 0;
   for (size_t off = 0; off < len && count < kMaxBatch; off += segment, count++) {
     size_t piece = len - off < static_cast<size_t>(segment) ? len - off : static_cast<size_t>(segment);
-    io->iovs[count] = {data + off, piece};
-    msghdr& h = io->msgs[count].msg_hdr;
-    memset(&h, 0, sizeof(h));
-    h.msg_iov = &io->iovs[count];
-    h.msg_iovlen = 1;
-    h.msg_name = addr;
-    h.msg_namelen = addrLen;
+    PrepareSend(io, count, data + off, piece, addr, addrLen);
   }
-  int n;
-  do n = sendmmsg(fd, io->msgs, count, MSG_DONTWAIT | MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return Errno(info.Env(), errno);
+  int n = SendPrepared(fd, io, count);
+  if (n < 0) return Napi::Number::New(info.Env(), n);
   size_t bytes = 0;
   for (int i = 0; i < n; i++) bytes += io->msgs[i].msg_len;
   return Napi::Number::New(info.Env(), static_cast<double>(bytes));
