@@ -9,7 +9,7 @@ import { addon, type Bytes } from './native.js'
 import { readAncillary, RecvBatch, RecvMemory, type Ancillary } from './recv-batch.js'
 import { decodeSockaddr, SockaddrCache, type RemoteInfo } from './sockaddr.js'
 import { SocketStats, STAT } from './stats.js'
-import { validateAddress, validateInteger } from './validate.js'
+import { validateAddress, validateBytes, validateInteger } from './validate.js'
 
 const EAGAIN = -os.constants.errno.EAGAIN
 const EIO = -os.constants.errno.EIO
@@ -55,11 +55,7 @@ export interface RecvMemoryOptions {
   messageSize?: number
 }
 
-function byteLengthOf(data: unknown, name: string): number {
-  if (ArrayBuffer.isView(data)) return data.byteLength
-  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return data.byteLength
-  throw invalidArgType(name, 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', data)
-}
+const byteLengthOf = (data: Bytes): number => data.byteLength
 
 function viewOf(data: Bytes, offset: number, length: number): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset + offset, length)
@@ -224,15 +220,14 @@ export class DatagramIo {
     for (let i = 0; i < list.length; i++) {
       const entry = list[i]
       if (ArrayBuffer.isView(entry) || entry instanceof ArrayBuffer) {
-        datas[i] = entry
+        datas[i] = validateBytes(entry, `list[${i}]`)
         if (Array.isArray(addrs)) addrs[i] = shared
         continue
       }
       if (entry === null || typeof entry !== 'object' || !('data' in entry)) {
         throw invalidArgType(`list[${i}]`, 'bytes or { data, port?, address? }', entry)
       }
-      byteLengthOf(entry.data, `list[${i}].data`)
-      datas[i] = entry.data
+      datas[i] = validateBytes(entry.data, `list[${i}].data`)
       if (entry.port !== undefined || entry.address !== undefined) {
         if (!Array.isArray(addrs)) addrs = new Array(list.length).fill(shared)
         addrs[i] = this.destination(entry.port ?? port, entry.address ?? address, `list[${i}].port`)
@@ -245,7 +240,7 @@ export class DatagramIo {
         const rc = addon.sendMany(this.#host.fd, datas, addrs, sent, Math.min(datas.length - sent, L.maxBatch))
         if (rc > 0) {
           let bytes = 0
-          for (let i = sent; i < sent + rc; i++) bytes += byteLengthOf(datas[i], 'data')
+          for (let i = sent; i < sent + rc; i++) bytes += byteLengthOf(datas[i])
           this.#sent(rc, bytes)
           sent += rc
           continue
@@ -259,13 +254,13 @@ export class DatagramIo {
         throw err
       }
     }
-    for (let i = sent; i < datas.length; i++) this.#enqueue(viewOf(datas[i], 0, byteLengthOf(datas[i], 'data')), addrAt(i))
+    for (let i = sent; i < datas.length; i++) this.#enqueue(viewOf(datas[i], 0, byteLengthOf(datas[i])), addrAt(i))
     if (sent < datas.length) this.#host.updatePoll()
     return sent
   }
 
   sendSegments(data: Bytes, segment: number, addr: Uint8Array | undefined): boolean {
-    const total = byteLengthOf(data, 'data')
+    const total = byteLengthOf(data)
     const perCall = Math.max(1, Math.min(MAX_GSO_SEGMENTS, Math.floor(MAX_GSO_BYTES / segment))) * segment
     let offset = 0
     if (this.queued === 0) {

@@ -43,9 +43,26 @@ export function validateAbortSignal(value: unknown, name = 'signal'): AbortSigna
   return value
 }
 
-/** A byte range over any ArrayBufferView or ArrayBuffer. */
+/** True for an ArrayBuffer that was transferred away (only zero-length buffers need the check). */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0 || buffer instanceof SharedArrayBuffer) return false
+  try {
+    new Uint8Array(buffer)
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
+ * Bytes: any ArrayBufferView or (Shared)ArrayBuffer. A detached buffer is an
+ * error (ERR_BUFFER_DETACHED), never an empty datagram.
+ */
 export function validateBytes(value: unknown, name: string): ArrayBufferView | ArrayBuffer {
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+    if (isDetached(ArrayBuffer.isView(value) ? value.buffer : value)) {
+      throw Object.assign(new TypeError(`The "${name}" argument is a detached ArrayBuffer (it was transferred)`), { code: 'ERR_BUFFER_DETACHED' })
+    }
     return value as ArrayBufferView | ArrayBuffer
   }
   throw invalidArgType(name, 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', value)
