@@ -19,7 +19,7 @@ export const listen: Command = {
     const count = countArg(values.count, '--count', Infinity)
     const timeout = values.timeout === undefined ? Infinity : Number(values.timeout) * 1000
     const s = createSocket({ type: family(address), reuseAddr: true }).bind(port, address)
-    if (!io.json) io.err(`listening on ${address}:${s.address().port} (udp)`)
+    io.err(`listening on ${address}:${s.address().port} (udp)`) // stderr: stdout stays pure JSON with --json
     let seen = 0
     return new Promise<number>((resolve) => {
       const timer = Number.isFinite(timeout) ? setTimeout(() => finish(seen > 0 ? EXIT_OK : EXIT_FAILURE), timeout) : null
