@@ -7,6 +7,8 @@
         "native/checksum.cc",
         "native/cmsg.cc",
         "native/constants.cc",
+        "native/errqueue.cc",
+        "native/filter.cc",
         "native/io.cc",
         "native/options.cc",
         "native/poll.cc",

@@ -92,6 +92,16 @@ static void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
 
 static Napi::Value Noop(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 
+// { fds, polls }: descriptors this environment owns and live poll handles,
+// for leak checks in tests and the soak run.
+static Napi::Value ResourceCounts(const Napi::CallbackInfo& info) {
+  Instance* inst = GetInstance(info.Env());
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("fds", static_cast<double>(inst->fds.size()));
+  o.Set("polls", static_cast<double>(inst->polls.size()));
+  return o;
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* inst = new Instance();
   napi_get_uv_event_loop(env, &inst->loop);
@@ -100,12 +110,15 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_add_async_cleanup_hook(env, OnTeardown, inst, nullptr);
 
   exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
+  exports.Set("resourceCounts", Napi::Function::New(env, ResourceCounts, "resourceCounts"));
   RegisterSocket(env, exports);
   RegisterOptions(env, exports);
   RegisterConstants(env, exports);
   RegisterChecksum(env, exports);
   RegisterPoll(env, exports);
   RegisterIo(env, exports);
+  RegisterFilter(env, exports);
+  RegisterErrqueue(env, exports);
   return exports;
 }
 

@@ -176,6 +176,8 @@ void RegisterPoll(Napi::Env env, Napi::Object exports) {
   exports.Set("Poller", Poller::Define(env));
   exports.Set("UV_READABLE", Napi::Number::New(env, UV_READABLE));
   exports.Set("UV_WRITABLE", Napi::Number::New(env, UV_WRITABLE));
+  // Watching only POLLPRI still wakes on POLLERR: how the error queue is waited for.
+  exports.Set("UV_PRIORITIZED", Napi::Number::New(env, UV_PRIORITIZED));
 }
 
 }  // namespace netsock

@@ -65,6 +65,8 @@ export interface IoLayout {
 
 export interface Addon {
   noop(): void
+  /** Descriptors owned and poll handles alive in this environment. */
+  resourceCounts(): { fds: number; polls: number }
   open(domain: number, type: number, protocol: number): number
   adopt(fd: number): number
   release(fd: number): number
@@ -81,6 +83,34 @@ export interface Addon {
   setsockopt(fd: number, level: number, name: number, value: number | Bytes): number
   /** Writes the option into `out`; returns the byte length or -errno. */
   getsockopt(fd: number, level: number, name: number, out: Bytes): number
+  /**
+   * setsockopt(fd, level, optname, &struct sock_fprog) over a classic BPF
+   * program: bytes of struct sock_filter[] (8 bytes each, host order). For
+   * SO_ATTACH_REUSEPORT_CBPF, SO_ATTACH_FILTER and the like. 0 or -errno.
+   */
+  attachFilter(fd: number, level: number, optname: number, program: Bytes): number
+  /**
+   * recvmsg(MSG_ERRQUEUE) of one queued error; its quoted packet lands in
+   * data[offset, offset + length). -errno (-EAGAIN: queue empty) or the
+   * decoded entry (see src/errqueue.ts).
+   */
+  readErrorQueue(
+    fd: number,
+    data: Bytes,
+    offset: number,
+    length: number,
+  ):
+    | number
+    | {
+        bytes: number
+        size: number
+        flags: number
+        address?: NativeAddress
+        error?: { errno: number; origin: number; type: number; code: number; info: number; data: number; offender?: NativeAddress }
+        ttl?: number
+        tsSec?: number
+        tsNsec?: number
+      }
   /** RFC 1071 checksum of `data` with a partial sum `initial`. */
   checksum(data: Bytes, initial: number): number
   /** Writes a struct sockaddr for (family, address, port) into out; returns its length. */
@@ -101,6 +131,8 @@ export interface Addon {
   Poller: new (callback: (status: number, events: number) => void) => NativePoller
   UV_READABLE: number
   UV_WRITABLE: number
+  /** POLLPRI; a poll started with only this still reports POLLERR (the error queue). */
+  UV_PRIORITIZED: number
 }
 
 function load(): Addon {
