@@ -4,7 +4,7 @@
 // Native calls return negative errno; errors are built here.
 import os from 'node:os'
 import { constants } from './constants.js'
-import { invalidArgType, systemError } from './errors.js'
+import { abortError, invalidArgType, systemError } from './errors.js'
 import { addon, type Bytes } from './native.js'
 import { readAncillary, RecvBatch, RecvMemory, type Ancillary } from './recv-batch.js'
 import { decodeSockaddr, SockaddrCache, type RemoteInfo } from './sockaddr.js'
@@ -13,6 +13,8 @@ import { validateAddress, validateBytes, validateInteger } from './validate.js'
 
 const EAGAIN = -os.constants.errno.EAGAIN
 const EIO = -os.constants.errno.EIO
+const EACCES = -os.constants.errno.EACCES
+const BROADCAST_HINT = "sending to a broadcast address needs SO_BROADCAST: createSocket({ broadcast: true }) or setOption('SO_BROADCAST', true)"
 const L = addon.ioLayout
 /** Largest UDP payload over IPv4, and so the most one GSO send may carry. */
 const MAX_GSO_BYTES = 65507
@@ -57,6 +59,9 @@ export interface RecvMemoryOptions {
 
 const byteLengthOf = (data: Bytes): number => data.byteLength
 
+const detachedError = (): Error =>
+  Object.assign(new Error("A queued datagram's buffer was detached before it could be sent"), { code: 'ERR_BUFFER_DETACHED' })
+
 function viewOf(data: Bytes, offset: number, length: number): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset + offset, length)
   return new Uint8Array(data, offset, length)
@@ -69,13 +74,20 @@ class MessageIterator implements AsyncIterableIterator<Message> {
   done = false
   failure: Error | null = null
 
+  /** Runs once when the iteration ends, however it ends (removes the abort listener). */
+  onEnd: (() => void) | null = null
+
   constructor(
     readonly highWaterMark: number,
     private readonly detach: (it: MessageIterator) => void,
   ) {}
 
+  get size(): number {
+    return this.queue.length - this.head
+  }
+
   get full(): boolean {
-    return this.queue.length - this.head >= this.highWaterMark
+    return this.size >= this.highWaterMark
   }
 
   push(m: Message): void {
@@ -89,6 +101,8 @@ class MessageIterator implements AsyncIterableIterator<Message> {
   end(err?: Error): void {
     if (this.done) return
     this.done = true
+    this.onEnd?.()
+    this.onEnd = null
     if (err) this.failure = err
     const w = this.waiting
     this.waiting = null
@@ -96,6 +110,7 @@ class MessageIterator implements AsyncIterableIterator<Message> {
       if (err) w.reject(err)
       else w.resolve({ value: undefined, done: true })
     }
+    this.detach(this) // an ended iteration no longer reads
   }
 
   next(): Promise<IteratorResult<Message>> {
@@ -111,6 +126,7 @@ class MessageIterator implements AsyncIterableIterator<Message> {
     if (this.failure) {
       const err = this.failure
       this.failure = null
+      this.detach(this)
       return Promise.reject(err)
     }
     if (this.done) return Promise.resolve({ value: undefined, done: true })
@@ -135,6 +151,9 @@ export class DatagramIo {
   #host: DatagramHost
   #family: 4 | 6 | 0
   #cache: SockaddrCache | null
+  #lastPort: unknown = undefined
+  #lastAddress: unknown = undefined
+  #last: Uint8Array | undefined = undefined
   // The send queue: parallel arrays from #head on.
   #queueViews: Uint8Array[] = []
   #queueLengths: number[] = []
@@ -145,6 +164,10 @@ export class DatagramIo {
   #mem: RecvMemory | null = null
   #batch: RecvBatch | null = null
   #iterators = new Set<MessageIterator>()
+  // Copies of datagrams read from the kernel after their consumer went away
+  // mid-batch (a once('message') listener): handed to the next consumer first.
+  #backlog: Message[] = []
+  #backlogScheduled = false
   #recvMeta = new Int32Array(L.metaStride)
   #recvAddr = new Uint8Array(L.addrStride)
 
@@ -164,10 +187,16 @@ export class DatagramIo {
   /** The encoded destination, or undefined for "the connected peer". */
   destination(port: unknown, address: unknown, name = 'port'): Uint8Array | undefined {
     if (port === undefined && address === undefined) return undefined
+    // The same destination as last time was validated then: skip the checks.
+    if (port === this.#lastPort && address === this.#lastAddress && this.#last) return this.#last
     if (!this.#cache) throw invalidArgType(name, 'undefined on this socket (it sends to its bound or connected peer)', port)
     const p = validateInteger(port, name, 0, 65535)
     const host = address === undefined ? (this.#family === 4 ? '127.0.0.1' : '::1') : validateAddress(address, 'address', this.#family as 4 | 6)
-    return this.#cache.get(host, p)
+    const encoded = this.#cache.get(host, p)
+    this.#lastPort = port
+    this.#lastAddress = address
+    this.#last = encoded
+    return encoded
   }
 
   get queued(): number {
@@ -175,6 +204,9 @@ export class DatagramIo {
   }
 
   #enqueue(view: Uint8Array, addr: Uint8Array | undefined): void {
+    // A view of this socket's receive memory (echoing batch.data(i)) would be
+    // overwritten by the next receive while it waits: queue a copy instead.
+    if (this.#mem && view.buffer === this.#mem.data.buffer) view = view.slice()
     this.#queueViews.push(view)
     this.#queueLengths.push(view.byteLength)
     this.#queueAddrs.push(addr)
@@ -207,9 +239,12 @@ export class DatagramIo {
   }
 
   #sendError(rc: number, syscall: string, addr: Uint8Array | undefined): Error {
-    if (!addr) return systemError(rc, syscall)
+    // udp_sendmsg/raw_sendmsg refuse a broadcast destination with EACCES
+    // unless SO_BROADCAST is set (man 7 ip, "SO_BROADCAST").
+    const hint = rc === EACCES && this.#family === 4 ? BROADCAST_HINT : undefined
+    if (!addr) return systemError(rc, syscall, { hint })
     const { address, port } = decodeSockaddr(addr, 0, 0)
-    return systemError(rc, syscall, { address, port })
+    return systemError(rc, syscall, { address, port, hint })
   }
 
   sendMany(list: readonly SendManyEntry[], port: unknown, address: unknown): number {
@@ -220,7 +255,8 @@ export class DatagramIo {
     for (let i = 0; i < list.length; i++) {
       const entry = list[i]
       if (ArrayBuffer.isView(entry) || entry instanceof ArrayBuffer) {
-        datas[i] = validateBytes(entry, `list[${i}]`)
+        // Only an empty view can be detached: check (and build the name) just then.
+        datas[i] = entry.byteLength > 0 ? entry : validateBytes(entry, `list[${i}]`)
         if (Array.isArray(addrs)) addrs[i] = shared
         continue
       }
@@ -303,7 +339,7 @@ export class DatagramIo {
       const i = this.#head
       if (this.#queueViews[i].byteLength !== this.#queueLengths[i]) {
         // The buffer was detached (transferred) while queued: nothing left to send.
-        this.#dropHead(Object.assign(new Error('A queued datagram\'s buffer was detached before it could be sent'), { code: 'ERR_BUFFER_DETACHED' }))
+        this.#dropHead(detachedError())
         continue
       }
       let count = 1
@@ -364,8 +400,6 @@ export class DatagramIo {
 
   #memory(): RecvMemory {
     if (!this.#mem) {
-      // Drop counts ride along with received datagrams once SO_RXQ_OVFL is on (man 7 socket).
-      addon.setsockopt(this.#host.fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1)
       this.#mem = new RecvMemory(this.#memOptions.batchSize, this.#memOptions.messageSize)
       this.#batch = new RecvBatch(this.#mem)
     }
@@ -386,7 +420,7 @@ export class DatagramIo {
       const n = addon.recv(fd, mem.data, mem.slot, mem.capacity, mem.meta, mem.addrs)
       if (n === EAGAIN) return
       if (n < 0) {
-        host.emit('error', systemError(n, 'recvmmsg'))
+        this.#receiveError(systemError(n, 'recvmmsg'))
         return
       }
       this.#account(batch, n)
@@ -403,23 +437,67 @@ export class DatagramIo {
       raw[STAT.bytesReceived] += batch.size(i)
       if (batch.truncated(i)) raw[STAT.truncated]++
     }
+    raw[STAT.truncated] += batch.lostSegments
     const drops = batch.dropCount(received)
     if (drops > raw[STAT.dropped]) raw[STAT.dropped] = drops
+  }
+
+  /** A receive error goes to waiting iterators, and to 'error' unless only iterators were there to take it. */
+  #receiveError(err: Error): void {
+    const iterating = this.#iterators.size > 0
+    for (const it of this.#iterators) it.end(err)
+    if (!iterating || this.#host.listenerCount('error') > 0) this.#host.emit('error', err)
+  }
+
+  #consumers(): boolean {
+    return this.#host.listenerCount('message') > 0 || this.#iterators.size > 0
+  }
+
+  /** Gives one copy to the 'message' listeners and the iterators with room. */
+  #hand(message: Message): void {
+    if (this.#host.listenerCount('message') > 0) this.#host.emit('message', message.data, message.rinfo)
+    // Reading pauses when every iterator is full, so one batch in flight can
+    // land on top of highWaterMark; past that (other listeners keep reading)
+    // a full iterator misses datagrams, counted, and its memory stays bounded.
+    const limit = this.#memOptions.batchSize - 1
+    for (const it of this.#iterators) {
+      if (it.size >= it.highWaterMark + limit) this.stats.raw[STAT.overflow]++
+      else it.push(message)
+    }
   }
 
   #deliver(batch: RecvBatch, fd: number): void {
     const host = this.#host
     if (host.listenerCount('batch') > 0) host.emit('batch', batch)
-    const copies = host.listenerCount('message') > 0
-    if (!copies && this.#iterators.size === 0) return
+    if (!this.#consumers()) return
     for (let i = 0; i < batch.length && host.fd === fd; i++) {
       const message = { data: Buffer.from(batch.data(i)), rinfo: Object.assign(batch.rinfo(i), batch.ancillary(i)) }
-      if (copies) host.emit('message', message.data, message.rinfo)
-      for (const it of this.#iterators) it.push(message)
+      if (!this.#consumers()) {
+        // The consumer left mid-batch: keep the rest (bounded by one batch) for the next one.
+        this.#backlog.push(message)
+        continue
+      }
+      this.#hand(message)
     }
   }
 
+  /** Delivers datagrams kept from an earlier batch, soon, if someone now consumes them. */
+  offerBacklog(): void {
+    if (this.#backlog.length === 0 || this.#backlogScheduled) return
+    this.#backlogScheduled = true
+    setImmediate(() => {
+      this.#backlogScheduled = false
+      while (this.#backlog.length > 0 && this.#consumers() && this.#host.fd >= 0) this.#hand(this.#backlog.shift()!)
+    })
+  }
+
   recvInto(buf: Bytes, offset: number, length: number): RecvIntoResult | null {
+    const kept = this.#backlog.shift()
+    if (kept) {
+      const bytes = Math.min(kept.data.length, length)
+      viewOf(buf, offset, bytes).set(kept.data.subarray(0, bytes))
+      return { bytes, size: kept.rinfo.size, truncated: kept.rinfo.size > bytes, rinfo: kept.rinfo }
+    }
     const rc = addon.recvInto(this.#host.fd, buf, offset, length, this.#recvMeta, this.#recvAddr)
     if (rc === EAGAIN) return null
     if (rc < 0) throw systemError(rc, 'recvmsg')
@@ -434,11 +512,21 @@ export class DatagramIo {
     return { bytes, size, truncated, rinfo: Object.assign(rinfo, readAncillary(meta, 0)) }
   }
 
-  iterate(highWaterMark: number): AsyncIterableIterator<Message> {
+  /** An iteration over copies; `signal` ends it with an AbortError. */
+  iterate(highWaterMark: number, signal: AbortSignal | undefined): AsyncIterableIterator<Message> {
     const it = new MessageIterator(highWaterMark, (i) => {
       if (i.done) this.#iterators.delete(i)
       this.#host.updatePoll()
     })
+    if (signal?.aborted) {
+      it.end(abortError(signal))
+      return it
+    }
+    if (signal) {
+      const abort = (): void => it.end(abortError(signal))
+      signal.addEventListener('abort', abort, { once: true })
+      it.onEnd = () => signal.removeEventListener('abort', abort)
+    }
     this.#iterators.add(it)
     this.#host.updatePoll()
     return it
@@ -450,7 +538,17 @@ export class DatagramIo {
    */
   close(fd: number): void {
     while (this.queued > 0) {
-      const rc = addon.sendMany(fd, this.#queueViews, this.#queueAddrs, this.#head, Math.min(this.queued, L.maxBatch))
+      // Send only up to the first buffer detached while queued: it has nothing left to send.
+      let count = 0
+      while (count < Math.min(this.queued, L.maxBatch) && this.#queueViews[this.#head + count].byteLength === this.#queueLengths[this.#head + count]) count++
+      if (count === 0) {
+        // Detached while queued: nothing to send. Reported to an 'error' listener
+        // if there is one; the socket is closing, so it is not thrown at close().
+        this.#advance(1)
+        if (this.#host.listenerCount('error') > 0) this.#host.emit('error', detachedError())
+        continue
+      }
+      const rc = addon.sendMany(fd, this.#queueViews, this.#queueAddrs, this.#head, count)
       if (rc <= 0) break
       let bytes = 0
       for (let k = this.#head; k < this.#head + rc; k++) bytes += this.#queueLengths[k]
@@ -459,13 +557,9 @@ export class DatagramIo {
     }
     this.stats.raw[STAT.discarded] += this.queued
     this.#advance(this.queued)
+    this.#backlog = []
     for (const it of this.#iterators) it.end()
     this.#iterators.clear()
-  }
-
-  /** Ends iterators with an error (a receive failure they cannot get past). */
-  failIterators(err: Error): void {
-    for (const it of this.#iterators) it.end(err)
   }
 }
 

@@ -6,7 +6,6 @@ import { addon } from './native.js'
 import { decodeSockaddr, formatIPv6, type RemoteInfo } from './sockaddr.js'
 
 const L = addon.ioLayout
-const MSG_TRUNC = 0x20
 
 /** Receive memory of one socket: `capacity` slots of `slot` bytes, plus metadata and sender addresses. */
 export class RecvMemory {
@@ -50,6 +49,8 @@ export class RecvBatch implements Iterable<Buffer> {
   #offset = new Int32Array(64)
   #length = new Int32Array(64)
   #slotOf = new Int32Array(64)
+  #original = new Int32Array(64)
+  #lost = 0
   #buffer: Buffer
 
   /** @internal */
@@ -62,22 +63,33 @@ export class RecvBatch implements Iterable<Buffer> {
   load(received: number): number {
     const { meta, slot } = this.#mem
     let count = 0
+    let lost = 0
     for (let m = 0; m < received; m++) {
       const base = m * L.metaStride
-      const stored = Math.min(meta[base + L.length], slot)
-      const segment = meta[base + L.segment]
-      const pieces = segment > 0 && stored > segment ? Math.ceil(stored / segment) : 1
+      const real = meta[base + L.length] // MSG_TRUNC: the size before any cut
+      const stored = Math.min(real, slot)
+      // A GRO train is split back into its segments; a plain datagram is one piece.
+      const segment = meta[base + L.segment] > 0 ? meta[base + L.segment] : Math.max(real, 1)
+      const pieces = Math.max(1, Math.ceil(stored / segment))
+      lost += Math.ceil(real / segment) - pieces // whole segments past the slot
       this.#reserve(count + pieces)
       for (let p = 0; p < pieces; p++) {
-        const start = pieces === 1 ? 0 : p * segment
+        const start = p * segment
         this.#offset[count] = m * slot + start
-        this.#length[count] = pieces === 1 ? stored : Math.min(segment, stored - start)
+        this.#length[count] = Math.min(segment, stored - start)
+        this.#original[count] = Math.min(segment, real - start)
         this.#slotOf[count] = m
         count++
       }
     }
     this.#count = count
+    this.#lost = lost
     return count
+  }
+
+  /** @internal Segments of GRO trains that did not fit the receive slot at all, in the last load. */
+  get lostSegments(): number {
+    return this.#lost
   }
 
   #reserve(n: number): void {
@@ -90,6 +102,7 @@ export class RecvBatch implements Iterable<Buffer> {
     this.#offset = grow(this.#offset)
     this.#length = grow(this.#length)
     this.#slotOf = grow(this.#slotOf)
+    this.#original = grow(this.#original)
   }
 
   /** Number of datagrams (GRO-coalesced ones count once per segment). */
@@ -127,15 +140,14 @@ export class RecvBatch implements Iterable<Buffer> {
 
   /** True when datagram i was larger than the receive slot and its tail was cut off (MSG_TRUNC). */
   truncated(i: number): boolean {
-    const m = this.#check(i)
-    return (this.#mem.meta[m * L.metaStride + L.flags] & MSG_TRUNC) !== 0
+    this.#check(i)
+    return this.#length[i] < this.#original[i]
   }
 
   /** The datagram's real size: larger than `size(i)` when truncated. */
   originalSize(i: number): number {
-    const m = this.#check(i)
-    const meta = this.#mem.meta
-    return meta[m * L.metaStride + L.segment] > 0 ? this.#length[i] : meta[m * L.metaStride + L.length]
+    this.#check(i)
+    return this.#original[i]
   }
 
   /** GRO segment size of the coalesced datagram i came from, or 0. */
@@ -147,7 +159,7 @@ export class RecvBatch implements Iterable<Buffer> {
   /** The sender, decoded from the raw sockaddr now (not before). */
   rinfo(i: number): RemoteInfo {
     const m = this.#check(i)
-    return decodeSockaddr(this.#mem.addrs, m * L.addrStride, this.#length[i])
+    return decodeSockaddr(this.#mem.addrs, m * L.addrStride, this.originalSize(i))
   }
 
   /** Ancillary data of datagram i: only the fields the kernel delivered. */

@@ -1,7 +1,7 @@
 // Per-socket counters, kept in a Float64Array that JS updates as the data
 // path runs: reading them costs no native call.
 
-const FIELDS = ['sent', 'received', 'bytesSent', 'bytesReceived', 'dropped', 'queued', 'eagain', 'truncated', 'discarded'] as const
+const FIELDS = ['sent', 'received', 'bytesSent', 'bytesReceived', 'dropped', 'queued', 'eagain', 'truncated', 'discarded', 'overflow'] as const
 export type StatName = (typeof FIELDS)[number]
 export const STAT = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<StatName, number>
 
@@ -43,13 +43,18 @@ export class SocketStats {
   get eagain(): number {
     return this.raw[STAT.eagain]
   }
-  /** Datagrams received truncated (larger than the receive slot). */
+  /** Datagrams received truncated (larger than the receive slot), and GRO segments lost wholly past it. */
   get truncated(): number {
     return this.raw[STAT.truncated]
   }
   /** Queued datagrams dropped by close() because the kernel would not take them. */
   get discarded(): number {
     return this.raw[STAT.discarded]
+  }
+
+  /** Datagrams an async iterator missed because it was full while other listeners kept the socket reading. */
+  get overflow(): number {
+    return this.raw[STAT.overflow]
   }
 
   toJSON(): Record<StatName, number> {

@@ -63,7 +63,8 @@ export function validateBytes(value: unknown, name: string): ArrayBufferView | A
     if (isDetached(ArrayBuffer.isView(value) ? value.buffer : value)) {
       throw Object.assign(new TypeError(`The "${name}" argument is a detached ArrayBuffer (it was transferred)`), { code: 'ERR_BUFFER_DETACHED' })
     }
-    return value as ArrayBufferView | ArrayBuffer
+    // The addon takes shared memory through a typed array view.
+    return value instanceof SharedArrayBuffer ? new Uint8Array(value) : (value as ArrayBufferView | ArrayBuffer)
   }
   throw invalidArgType(name, 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', value)
 }
