@@ -7,7 +7,7 @@ import type { RecvMemoryOptions } from './datagram-io.js'
 import { addon } from './native.js'
 import type { SocketKind } from './option-table.js'
 import { getsockoptFd, setOptionFd } from './options.js'
-import { kindInfo, kindOf, type KindInfo } from './socket-kind.js'
+import { kindInfo, kindOf, withPacketType, type KindInfo } from './socket-kind.js'
 import { Socket } from './socket.js'
 import { validateBoolean, validateInteger, validateObject } from './validate.js'
 
@@ -20,6 +20,12 @@ export interface CreateSocketOptions {
    * ETH_P_* name ('all' by default, 'ip', 'arp', ...).
    */
   protocol?: number | string
+  /**
+   * Packet sockets only: 'raw' (SOCK_RAW, default) delivers and sends whole
+   * frames with their link-layer header; 'dgram' (SOCK_DGRAM) starts at the
+   * network header, the kernel handling the link layer (man 7 packet).
+   */
+  packetType?: 'raw' | 'dgram'
   /** SO_REUSEADDR before bind. */
   reuseAddr?: boolean
   /** SO_REUSEPORT before bind. */
@@ -142,7 +148,7 @@ export function createSocket(options: CreateSocketOptions): Socket {
   const s =
     options.fd !== undefined
       ? adoptSocket(options.fd, options.type, options.owned, memory)
-      : openSocket(kindInfo(options.type, options.protocol), memory)
+      : openSocket(withPacketType(kindInfo(options.type, options.protocol), options.packetType), memory)
   try {
     for (const [name, value] of settings) setOptionFd(s.fd, name, value)
   } catch (err) {

@@ -21,5 +21,26 @@ export {
   type WaitOptions,
 } from './socket.js'
 export type { Ancillary } from './recv-batch.js'
+export { encodeBpf, parseBpf, type BpfProgram, type SockFilter } from './bpf.js'
+export type { ErrorOrigin, ErrorQueueAddress, ErrorQueueMessage } from './errqueue.js'
+export { ping, type PingOptions, type PingReply, type PingResult, type PingTimeout } from './ping.js'
+export { traceroute, type TracerouteHop, type TracerouteOptions } from './traceroute.js'
+export type { MulticastInterface } from './multicast.js'
 export { SocketStats } from './stats.js'
 export { capabilities, type Capabilities } from './capabilities.js'
+export { getKeepAlive, keepAliveSeconds, setKeepAlive, type KeepAliveOptions, type KeepAliveSettings, type TcpTarget } from './keepalive.js'
+export { decodeTcpInfo, tcpInfo, TCP_CA_STATES, TCP_STATES, TCPI_OPT, type TcpInfo } from './tcp-info.js'
+export {
+  attachReusePortProgram,
+  openReusePort,
+  reusePortWorker,
+  serveReusePort,
+  steeringProgram,
+  type ReusePortGroup,
+  type ReusePortOptions,
+  type ReusePortServer,
+  type ReusePortSteering,
+  type ReusePortType,
+  type ReusePortWorkerInfo,
+  type ServeReusePortOptions,
+} from './reuseport.js'

@@ -122,6 +122,7 @@ const IP_ROWS: Record<string, Row> = {
 
 const IPV6_ROWS: Record<string, Row> = {
   IPV6_V6ONLY: { kind: 'bool', sockets: ['udp6', 'tcp6'], example: true, doc: 'Only IPv6: do not accept v4-mapped traffic. Set before bind.' },
+  IPV6_RECVERR: { kind: 'bool', sockets: ['udp6', 'raw6', 'tcp6'], example: true, doc: 'Queue extended errors (ICMPv6 and local) on the error queue.' },
   IPV6_UNICAST_HOPS: { kind: 'int', min: -1, max: 255, sockets: V6, example: 17, doc: 'Hop limit of unicast packets sent; -1 restores the default.' },
   IPV6_MULTICAST_HOPS: { kind: 'int', min: -1, max: 255, sockets: ['udp6', 'raw6'], example: 4, doc: 'Hop limit of multicast packets sent; -1 restores the default.' },
   IPV6_RECVPKTINFO: { kind: 'bool', sockets: ['udp6', 'raw6'], example: true, doc: 'Attach destination address and interface index.' },

@@ -7,6 +7,7 @@ import { addon } from './native.js'
 
 const AF_INET = 2
 const AF_INET6 = 10
+const AF_PACKET = 17
 const LITTLE_ENDIAN = os.endianness() === 'LE'
 const MAX_CACHED_ADDRESSES = 1024
 
@@ -41,15 +42,27 @@ export class SockaddrCache {
   }
 }
 
-/** The sender of a datagram, as dgram reports it. */
+/**
+ * The sender of a datagram, as dgram reports it. On packet sockets, family
+ * is 'packet', address the sender's hardware address, port 0, and the
+ * sockaddr_ll fields come along (man 7 packet).
+ */
 export interface RemoteInfo {
   address: string
-  family: 'IPv4' | 'IPv6'
+  family: 'IPv4' | 'IPv6' | 'packet'
   port: number
   /** Bytes of the datagram (its real size, even when truncated). */
   size: number
   /** IPv6 scope id (interface index) for link-local senders. */
   scopeId?: number
+  /** Packet sockets: interface index the frame arrived on or left by. */
+  ifindex?: number
+  /** Packet sockets: EtherType in host order (0x0800 for IPv4). */
+  protocol?: number
+  /** Packet sockets: ARPHRD_* hardware type. */
+  hatype?: number
+  /** Packet sockets: PACKET_HOST, PACKET_BROADCAST, PACKET_OUTGOING, ... */
+  pkttype?: number
 }
 
 function formatIPv4(b: Uint8Array, at: number): string {
@@ -92,6 +105,22 @@ export function decodeSockaddr(bytes: Uint8Array, at: number, size: number): Rem
     const info: RemoteInfo = { address: formatIPv6(bytes, at + 8), family: 'IPv6', port, size }
     if (scopeId !== 0) info.scopeId = scopeId
     return info
+  }
+  if (family === AF_PACKET) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset + at)
+    const halen = Math.min(bytes[at + 11], 8)
+    const mac: string[] = []
+    for (let i = 0; i < halen; i++) mac.push(bytes[at + 12 + i].toString(16).padStart(2, '0'))
+    return {
+      address: mac.join(':'),
+      family: 'packet',
+      port: 0,
+      size,
+      ifindex: v.getInt32(4, LITTLE_ENDIAN),
+      protocol: port, // sll_protocol sits where sin_port does, in network order
+      hatype: v.getUint16(8, LITTLE_ENDIAN),
+      pkttype: bytes[at + 10],
+    }
   }
   throw new Error(`netsock: cannot decode a sender of address family ${family}`)
 }

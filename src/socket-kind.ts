@@ -27,6 +27,8 @@ export const SOCKET_KINDS = Object.keys(KINDS) as SocketKind[]
 
 /** The kind name for a domain/type pair, as reported by SO_DOMAIN/SO_TYPE. */
 export function kindOf(domain: number, type: number): SocketKind | 'other' {
+  // Both packet socket types are 'packet' (packetType tells them apart).
+  if (domain === constants.AF_PACKET && type === constants.SOCK_DGRAM) return 'packet'
   for (const [kind, [d, t]] of Object.entries(KINDS)) {
     if (constants[d] === domain && constants[t] === type) return kind as SocketKind
   }
@@ -69,3 +71,15 @@ export function kindInfo(kind: unknown, protocol: unknown): KindInfo {
 export const isStream = (info: KindInfo): boolean => info.type === constants.SOCK_STREAM
 export const ipFamily = (info: KindInfo): 4 | 6 | 0 =>
   info.domain === constants.AF_INET ? 4 : info.domain === constants.AF_INET6 ? 6 : 0
+
+/**
+ * createSocket's `packetType` for a packet socket: 'raw' (SOCK_RAW, the
+ * default: frames with their link-layer header) or 'dgram' (SOCK_DGRAM: the
+ * kernel strips and builds the link-layer header; man 7 packet).
+ */
+export function withPacketType(info: KindInfo, packetType: unknown): KindInfo {
+  if (packetType === undefined) return info
+  if (info.kind !== 'packet') throw invalidArgValue('options.packetType', "applies only to type 'packet'", packetType)
+  if (packetType !== 'raw' && packetType !== 'dgram') throw invalidArgValue('options.packetType', "must be 'raw' or 'dgram'", packetType)
+  return { ...info, type: constant(packetType === 'raw' ? 'SOCK_RAW' : 'SOCK_DGRAM') }
+}

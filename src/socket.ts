@@ -9,7 +9,10 @@ import { abortError, check, socketClosed, systemError, wrongSocketType } from '.
 import { addon, type NativeAddress, type NativePoller } from './native.js'
 import type { OptionValue } from './option-table.js'
 import { getOptionFd, getsockoptFd, setOptionFd, setsockoptFd, type SockoptKind, type SockoptValue } from './options.js'
+import { attachFilterFd, detachFilterFd, lockFilterFd, type BpfProgram } from './bpf.js'
+import { readErrorQueueFd, type ErrorQueueMessage } from './errqueue.js'
 import { DatagramIo, type Message, type RecvIntoResult, type RecvMemoryOptions, type SendManyEntry } from './datagram-io.js'
+import * as multicast from './multicast.js'
 import type { RecvBatch } from './recv-batch.js'
 import type { RemoteInfo } from './sockaddr.js'
 import { ipFamily, isStream, type KindInfo } from './socket-kind.js'
@@ -61,8 +64,6 @@ export interface IterateOptions extends WaitOptions {
   highWaterMark?: number
 }
 
-const EMPTY_STATS = new SocketStats()
-
 interface Waiter {
   resolve: (value: never) => void
   reject: (err: Error) => void
@@ -80,6 +81,8 @@ export class Socket extends EventEmitter {
   #fd: number
   #info: KindInfo
   #poller: NativePoller | null = null
+  /** Events the poll handle is started with; 0 when stopped. */
+  #polling = 0
   #referenced = true
   #acceptWaiters: Waiter[] = []
   #connectWaiter: Waiter | null = null
@@ -94,9 +97,12 @@ export class Socket extends EventEmitter {
     this.#info = info
     this.#owned = owned
     this.#memory = memory
+    // Drop counts ride along with received datagrams once SO_RXQ_OVFL is on
+    // (man 7 socket); set at once so drops before the first reader count too.
+    if (owned && !isStream(info)) addon.setsockopt(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1)
     // Reading starts when someone listens for datagrams and stops when nobody does.
     const watch = (event: string | symbol): void => {
-      if (event === 'message' || event === 'batch') process.nextTick(() => this.#updatePoll())
+      if (event === 'message' || event === 'batch' || event === 'errorqueue') process.nextTick(() => this.#updatePoll())
     }
     this.on('newListener', watch).on('removeListener', watch)
   }
@@ -226,7 +232,13 @@ export class Socket extends EventEmitter {
           this.#connectWaiter = null
           this.#updatePoll()
         },
-        () => addon.connect(fd, constants.AF_UNSPEC), // abandon the half-open connect
+        () => {
+          // Abandon the half-open connect. tcp_disconnect() leaves ECONNRESET
+          // pending in SO_ERROR for a SYN_SENT socket; read it away so the
+          // aborted socket reports no error (a new connect would clear it too).
+          addon.connect(fd, constants.AF_UNSPEC)
+          getsockoptFd(fd, constants.SOL_SOCKET, constants.SO_ERROR, 'int')
+        },
       )
       waiter.context = { address: host, port }
       this.#connectWaiter = waiter
@@ -330,11 +342,15 @@ export class Socket extends EventEmitter {
     if (this.#fd < 0) return
     if (!this.#data && (this.listenerCount('message') > 0 || this.listenerCount('batch') > 0) && !isStream(this.#info)) this.#io('receive')
     const data = this.#data
+    data?.offerBacklog()
     const readable = this.#acceptWaiters.length > 0 || (data !== null && data.wantsReadable)
     const writable = this.#connectWaiter !== null || (data !== null && data.wantsWritable)
-    const events = (readable ? addon.UV_READABLE : 0) | (writable ? addon.UV_WRITABLE : 0)
+    // POLLERR (error queue not empty) wakes any started poll; POLLPRI alone asks for nothing else.
+    const errors = this.listenerCount('errorqueue') > 0 ? addon.UV_PRIORITIZED : 0
+    const events = (readable ? addon.UV_READABLE : 0) | (writable ? addon.UV_WRITABLE : 0) | errors
     if (events === 0) {
       this.#poller?.stop()
+      this.#polling = 0
       return
     }
     if (!this.#poller) {
@@ -343,13 +359,28 @@ export class Socket extends EventEmitter {
       if (!this.#referenced) poller.unref()
       this.#poller = poller
     }
-    check(this.#poller.start(events), 'uv_poll_start')
+    // uv_poll_start re-registers the fd with epoll even for the same mask, so
+    // call it only when the mask changes: one epoll_ctl per change, not per event.
+    if (events !== this.#polling) {
+      check(this.#poller.start(events), 'uv_poll_start')
+      this.#polling = events
+    }
   }
 
   #onPoll(status: number, events: number): void {
     // libuv reports POLLERR as status UV_EBADF and stops the handle; the
     // socket's own calls (SO_ERROR, accept) then say what really happened.
-    if (status < 0) events = addon.UV_READABLE | addon.UV_WRITABLE
+    // While POLLPRI is watched, libuv reports POLLERR as UV_PRIORITIZED with
+    // status 0 (it merges the watched events into a bare POLLERR). Listeners
+    // drain the error queue first, which also clears the pending socket error.
+    if ((status < 0 || events & addon.UV_PRIORITIZED) && this.listenerCount('errorqueue') > 0) {
+      this.emit('errorqueue')
+      if (this.#fd < 0) return
+    }
+    if (status < 0) {
+      events = addon.UV_READABLE | addon.UV_WRITABLE
+      this.#polling = 0 // libuv stopped the handle
+    }
     if (events & addon.UV_WRITABLE && this.#connectWaiter) {
       const soError = getsockoptFd(this.#fd, constants.SOL_SOCKET, constants.SO_ERROR, 'int') as number
       const waiter = this.#connectWaiter
@@ -531,8 +562,10 @@ export class Socket extends EventEmitter {
   /**
    * Iterates received datagrams as `{ data, rinfo }` copies. Memory is
    * bounded: when `highWaterMark` datagrams wait unconsumed, reading pauses
-   * (the kernel buffer then fills and drops, counted in `stats.dropped`).
-   * Ends when the socket closes or the signal aborts.
+   * (the kernel buffer then fills and drops, counted in `stats.dropped`; if
+   * other listeners keep the socket reading, the full iterator misses
+   * datagrams, counted in `stats.overflow`). Ends when the socket closes or
+   * the loop breaks; aborting `signal` makes it throw an AbortError.
    *
    * @example
    * for await (const { data, rinfo } of s.messages({ signal })) console.log(rinfo.port, data)
@@ -541,17 +574,74 @@ export class Socket extends EventEmitter {
     validateObject(options, 'options')
     const highWaterMark = validateInteger(options.highWaterMark ?? 1024, 'options.highWaterMark', 1, 2 ** 30)
     const signal = validateAbortSignal(options.signal)
-    const it = this.#io('messages').iterate(highWaterMark)
-    if (signal) {
-      if (signal.aborted) void it.return?.()
-      else signal.addEventListener('abort', () => void it.return?.(), { once: true })
-    }
-    return it
+    return this.#io('messages').iterate(highWaterMark, signal)
   }
 
   /** `for await (const { data, rinfo } of socket)`: see `messages()`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.messages()
+  }
+
+  /**
+   * Joins a multicast group on one interface (IP_ADD_MEMBERSHIP,
+   * IPV6_ADD_MEMBERSHIP; man 7 ip). `iface`: for IPv4 the interface's
+   * address, index or name; for IPv6 its index or name (or a zone on the
+   * group, `ff02::1%eth0`). Without it the kernel routes to the group (IPv4)
+   * and fails with ENODEV when there is no route.
+   *
+   * @example
+   * createSocket({ type: 'udp4', reuseAddr: true }).bind(5353).addMembership('224.0.0.251', '192.168.1.10')
+   */
+  addMembership(group: string, iface?: multicast.MulticastInterface): this {
+    multicast.addMembership(this, group, iface)
+    return this
+  }
+
+  /** Leaves a group joined with addMembership (same group and interface). */
+  dropMembership(group: string, iface?: multicast.MulticastInterface): this {
+    multicast.dropMembership(this, group, iface)
+    return this
+  }
+
+  /**
+   * Joins a group for datagrams from one source only (source-specific
+   * multicast: IP_ADD_SOURCE_MEMBERSHIP, MCAST_JOIN_SOURCE_GROUP).
+   * @example s.addSourceMembership('10.0.0.5', '232.1.2.3', 'eth0')
+   */
+  addSourceMembership(source: string, group: string, iface?: multicast.MulticastInterface): this {
+    multicast.addSourceMembership(this, source, group, iface)
+    return this
+  }
+
+  /** Leaves a source-specific membership (same source, group and interface). */
+  dropSourceMembership(source: string, group: string, iface?: multicast.MulticastInterface): this {
+    multicast.dropSourceMembership(this, source, group, iface)
+    return this
+  }
+
+  /**
+   * TTL (IPv4) or hop limit (IPv6) of multicast sent: 1 by default (this
+   * link), 0 keeps it on this host.
+   */
+  setMulticastTTL(ttl: number): this {
+    multicast.setMulticastTTL(this, ttl)
+    return this
+  }
+
+  /** Whether multicast this socket sends is also delivered to members on this host (default true). */
+  setMulticastLoopback(flag: boolean): this {
+    multicast.setMulticastLoopback(this, flag)
+    return this
+  }
+
+  /**
+   * The interface multicast is sent through: for IPv4 an address, index or
+   * name; for IPv6 an index or name. 0 / '0.0.0.0' leaves it to routing.
+   * @example s.setMulticastInterface('eth1').send(buf, 5000, '239.1.2.3')
+   */
+  setMulticastInterface(iface: multicast.MulticastInterface): this {
+    multicast.setMulticastInterface(this, iface)
+    return this
   }
 
   /**
@@ -572,19 +662,73 @@ export class Socket extends EventEmitter {
       ['pktinfo', 'IP_PKTINFO', 'IPV6_RECVPKTINFO'],
       ['timestamp', 'SO_TIMESTAMPNS', 'SO_TIMESTAMPNS'],
     ]
-    for (const [key, v4name, v6name] of names) {
-      if (options[key] === undefined) continue
-      const on = validateBoolean(options[key], `options.${key}`)
-      const name = v6 ? v6name : v4name
-      const level = name.startsWith('SO_') ? constants.SOL_SOCKET : v6 ? constants.IPPROTO_IPV6 : constants.IPPROTO_IP
-      setsockoptFd(fd, level, constants[name], on)
+    const settings = names.filter(([key]) => options[key] !== undefined).map(([key, v4, v6name]) => [validateBoolean(options[key], `options.${key}`), v4, v6name] as const)
+    for (const [on, v4name, v6name] of settings) {
+      if (v4name.startsWith('SO_')) {
+        setsockoptFd(fd, constants.SOL_SOCKET, constants[v4name], on)
+        continue
+      }
+      if (v6) {
+        setsockoptFd(fd, constants.IPPROTO_IPV6, constants[v6name], on)
+        // A dual-stack socket also receives IPv4 (v4-mapped) datagrams, whose TTL
+        // and TOS come only under the IPv4 options (IPV6_PKTINFO already covers
+        // them); a v6-only socket refuses these, which is fine.
+        if (v4name !== 'IP_PKTINFO') addon.setsockopt(fd, constants.IPPROTO_IP, constants[v4name], on ? 1 : 0)
+      } else setsockoptFd(fd, constants.IPPROTO_IP, constants[v4name], on)
     }
+    return this
+  }
+
+  /**
+   * Reads one entry of the socket's error queue without blocking (null when
+   * empty): the decoded sock_extended_err (origin, ICMP type/code, offender,
+   * info) and the quoted packet. Turn the queue on with
+   * `setOption('IP_RECVERR', true)` / `setOption('IPV6_RECVERR', true)`.
+   * Listen for `'errorqueue'` to hear when entries wait (POLLERR); the
+   * listener must drain the queue.
+   *
+   * @example
+   * s.on('errorqueue', () => { for (let e; (e = s.readErrorQueue()); ) console.log(e.offender, e.type, e.code) })
+   */
+  readErrorQueue(buf?: ArrayBufferView | ArrayBuffer, offset = 0, length?: number): ErrorQueueMessage | null {
+    const fd = this.#open('readErrorQueue')
+    if (buf === undefined) return readErrorQueueFd(fd)
+    const size = validateBytes(buf, 'buf').byteLength
+    validateInteger(offset, 'offset', 0, size)
+    const len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
+    return readErrorQueueFd(fd, buf, offset, len)
+  }
+
+  /**
+   * Attaches a classic BPF filter (SO_ATTACH_FILTER, man 7 socket): from
+   * `{ code, jt, jf, k }` instructions or the text `tcpdump -dd` prints.
+   * Replaces any filter attached before.
+   *
+   * @example
+   * s.attachFilter(fs.readFileSync('udp53.bpf', 'utf8'))   // tcpdump -dd 'udp port 53' > udp53.bpf
+   */
+  attachFilter(program: BpfProgram): this {
+    attachFilterFd(this.#open('attachFilter'), program)
+    return this
+  }
+
+  /** Removes the attached filter (SO_DETACH_FILTER); ENOENT when none, EPERM once locked. */
+  detachFilter(): this {
+    detachFilterFd(this.#open('detachFilter'))
+    return this
+  }
+
+  /** Locks the attached filter (SO_LOCK_FILTER): replacing or detaching it then fails with EPERM. */
+  lockFilter(): this {
+    lockFilterFd(this.#open('lockFilter'))
     return this
   }
 
   /** Datagram counters, read without a native call (zeros for stream sockets). */
   get stats(): SocketStats {
-    return this.#data?.stats ?? (isStream(this.#info) ? EMPTY_STATS : this.#io('stats').stats)
+    if (this.#data) return this.#data.stats
+    if (isStream(this.#info) || this.#fd < 0) return new SocketStats() // nothing ever flowed
+    return this.#io('stats').stats
   }
 
   /** Lets pending waits keep the event loop alive (the default). */
@@ -605,6 +749,7 @@ export class Socket extends EventEmitter {
     this.#data?.close(this.#fd)
     this.#poller?.close()
     this.#poller = null
+    this.#polling = 0
     const err = socketClosed(reason)
     this.#connectWaiter?.reject(err)
     for (const waiter of [...this.#acceptWaiters]) waiter.reject(err)
@@ -642,4 +787,4 @@ export class Socket extends EventEmitter {
   }
 }
 
-export type { Message, RecvBatch, RecvIntoResult, RemoteInfo, SendManyEntry }
+export type { ErrorQueueMessage, Message, RecvBatch, RecvIntoResult, RemoteInfo, SendManyEntry }

@@ -1,0 +1,106 @@
+// Classic BPF socket filters (man 7 socket SO_ATTACH_FILTER, SO_DETACH_FILTER,
+// SO_LOCK_FILTER; Documentation/networking/filter.rst). Programs come as
+// { code, jt, jf, k } instructions or as the C array text `tcpdump -dd` prints;
+// they are encoded to struct sock_filter[] here and attached by the addon
+// (native/filter.cc), because struct sock_fprog holds a pointer.
+import os from 'node:os'
+import { constants } from './constants.js'
+import { check, invalidArgType, invalidArgValue } from './errors.js'
+import { addon } from './native.js'
+import { validateInteger } from './validate.js'
+
+/** One classic BPF instruction, as struct sock_filter names its fields. */
+export interface SockFilter {
+  /** Opcode (u16), e.g. 0x28 = BPF_LD|BPF_H|BPF_ABS. */
+  code: number
+  /** Jump offsets if true / if false (u8). */
+  jt: number
+  jf: number
+  /** Generic field (u32): constant, offset or return value. */
+  k: number
+}
+
+/** Instructions, or the text of `tcpdump -dd <expression>`. */
+export type BpfProgram = readonly SockFilter[] | string
+
+/** BPF_MAXINSNS (linux/bpf_common.h). */
+export const BPF_MAXINSNS = 4096
+const LITTLE_ENDIAN = os.endianness() === 'LE'
+const LINE = /^\{\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*\},?$/i
+
+/**
+ * Parses the text `tcpdump -dd` prints: one `{ 0x28, 0, 0, 0x0000000c },`
+ * per line. Blank lines and lines starting with `#` or `//` are skipped;
+ * anything else throws.
+ *
+ * @example
+ * parseBpf(execSync("tcpdump -i eth0 -dd 'udp port 53'", { encoding: 'utf8' }))
+ */
+export function parseBpf(text: string): SockFilter[] {
+  if (typeof text !== 'string') throw invalidArgType('text', 'of type string', text)
+  const out: SockFilter[] = []
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim()
+    if (line === '' || line.startsWith('#') || line.startsWith('//')) continue
+    const m = LINE.exec(line)
+    if (!m) throw invalidArgValue('text', `line ${i + 1} is not a { code, jt, jf, k } instruction`, line)
+    const [code, jt, jf, k] = m.slice(1).map((v) => Number(v))
+    out.push(validateInstruction({ code, jt, jf, k }, out.length))
+  }
+  return out
+}
+
+function validateInstruction(ins: unknown, i: number): SockFilter {
+  if (ins === null || typeof ins !== 'object') throw invalidArgType(`program[${i}]`, 'a { code, jt, jf, k } object or [code, jt, jf, k]', ins)
+  const { code, jt, jf, k } = Array.isArray(ins) ? { code: ins[0], jt: ins[1], jf: ins[2], k: ins[3] } : (ins as SockFilter)
+  return {
+    code: validateInteger(code, `program[${i}].code`, 0, 0xffff),
+    jt: validateInteger(jt, `program[${i}].jt`, 0, 0xff),
+    jf: validateInteger(jf, `program[${i}].jf`, 0, 0xff),
+    // A u32; negative values (SKF_AD_OFF + n) wrap as the kernel reads them.
+    k: validateInteger(k, `program[${i}].k`, -(2 ** 31), 0xffffffff) >>> 0,
+  }
+}
+
+/** struct sock_filter[] bytes (8 per instruction, host byte order). */
+export function encodeBpf(program: BpfProgram): Uint8Array {
+  if (program instanceof Uint8Array) {
+    if (program.byteLength === 0 || program.byteLength % 8 !== 0 || program.byteLength > BPF_MAXINSNS * 8) {
+      throw invalidArgValue('program', `must be 1 to ${BPF_MAXINSNS} struct sock_filter of 8 bytes`, `${program.byteLength} bytes`)
+    }
+    return program
+  }
+  const list = typeof program === 'string' ? parseBpf(program) : program
+  if (!Array.isArray(list)) throw invalidArgType('program', 'an array of { code, jt, jf, k } or tcpdump -dd text', program)
+  if (list.length === 0 || list.length > BPF_MAXINSNS) {
+    throw invalidArgValue('program', `must hold 1 to ${BPF_MAXINSNS} instructions`, `${list.length} instructions`)
+  }
+  const bytes = new Uint8Array(list.length * 8)
+  const view = new DataView(bytes.buffer)
+  list.forEach((raw, i) => {
+    const ins = validateInstruction(raw, i)
+    view.setUint16(i * 8, ins.code, LITTLE_ENDIAN)
+    view.setUint8(i * 8 + 2, ins.jt)
+    view.setUint8(i * 8 + 3, ins.jf)
+    view.setUint32(i * 8 + 4, ins.k, LITTLE_ENDIAN)
+  })
+  return bytes
+}
+
+/** SO_ATTACH_FILTER: the kernel checks the program and replaces any filter attached before. */
+export function attachFilterFd(fd: number, program: BpfProgram): void {
+  check(addon.attachFilter(fd, constants.SOL_SOCKET, constants.SO_ATTACH_FILTER, encodeBpf(program)), 'setsockopt', {
+    detail: 'SO_ATTACH_FILTER',
+  })
+}
+
+/** SO_DETACH_FILTER (ENOENT when none is attached, EPERM once locked). */
+export function detachFilterFd(fd: number): void {
+  check(addon.setsockopt(fd, constants.SOL_SOCKET, constants.SO_DETACH_FILTER, 0), 'setsockopt', { detail: 'SO_DETACH_FILTER' })
+}
+
+/** SO_LOCK_FILTER: the attached filter can no longer be replaced or detached (EPERM). */
+export function lockFilterFd(fd: number): void {
+  check(addon.setsockopt(fd, constants.SOL_SOCKET, constants.SO_LOCK_FILTER, 1), 'setsockopt', { detail: 'SO_LOCK_FILTER' })
+}

@@ -1,0 +1,121 @@
+// TCP keepalive and user-timeout tuning for any TCP socket: a file
+// descriptor, a net.Socket, or a netsock Socket. Milliseconds in the API;
+// see `setKeepAlive` for how they map onto the kernel's units (man 7 tcp).
+import net from 'node:net'
+import { constants } from './constants.js'
+import { check, invalidArgType } from './errors.js'
+import { fdOf } from './fdof.js'
+import { addon } from './native.js'
+import { getsockoptFd } from './options.js'
+import { Socket } from './socket.js'
+import { validateBoolean, validateInteger, validateObject } from './validate.js'
+
+/** Anything setKeepAlive/getKeepAlive/tcpInfo accept: a file descriptor, a net.Socket, or a netsock Socket. */
+export type TcpTarget = number | net.Socket | Socket
+
+export interface KeepAliveOptions {
+  /** SO_KEEPALIVE. Defaults to true when idleMs, intervalMs or count is given; otherwise left as it is. */
+  enable?: boolean
+  /** Idle time before the first probe (TCP_KEEPIDLE), 1..32767000 ms; kernel seconds, rounded up. */
+  idleMs?: number
+  /** Time between unanswered probes (TCP_KEEPINTVL), 1..32767000 ms; kernel seconds, rounded up. */
+  intervalMs?: number
+  /** Unanswered probes before the connection fails with ETIMEDOUT (TCP_KEEPCNT), 1..127. */
+  count?: number
+  /**
+   * How long sent data may stay unacknowledged (and, with keepalive on, how
+   * long probes may go unanswered) before the connection fails with ETIMEDOUT
+   * (TCP_USER_TIMEOUT), 0..2147483647 ms, kept in ms by the kernel; 0 restores
+   * the system default (retransmission count based, man 7 tcp).
+   */
+  userTimeoutMs?: number
+}
+
+/** What getKeepAlive reads back; times in ms as the kernel keeps them (whole seconds for the keepalive timers). */
+export interface KeepAliveSettings {
+  enable: boolean
+  idleMs: number
+  intervalMs: number
+  count: number
+  userTimeoutMs: number
+}
+
+// The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT in include/net/tcp.h).
+const MAX_KEEP_SECONDS = 32767
+const MAX_KEEPCNT = 127
+const INT_MAX = 2 ** 31 - 1
+
+/**
+ * Milliseconds to the whole seconds TCP_KEEPIDLE/TCP_KEEPINTVL take: rounded
+ * up, so a timer never fires earlier than asked, and never 0 (which the
+ * kernel rejects): 1 ms -> 1 s, 1000 -> 1 s, 1500 -> 2 s.
+ */
+export function keepAliveSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000))
+}
+
+/** The file descriptor behind a TcpTarget; TypeError for anything else. */
+export function tcpFd(target: TcpTarget, name = 'target'): number {
+  if (typeof target === 'number') return validateInteger(target, name, 0, INT_MAX)
+  if (target instanceof Socket || target instanceof net.Socket) return fdOf(target)
+  throw invalidArgType(name, 'a file descriptor, a net.Socket or a netsock Socket', target)
+}
+
+function set(fd: number, level: number, name: number, value: number, label: string): void {
+  check(addon.setsockopt(fd, level, name, value), 'setsockopt', { detail: label })
+}
+
+/**
+ * Tunes TCP keepalive and the user timeout on a TCP socket. Every value is
+ * validated before any option is set. Options left out stay as they are.
+ *
+ * Units: the API takes milliseconds. TCP_KEEPIDLE and TCP_KEEPINTVL are
+ * whole seconds in the kernel, so `idleMs`/`intervalMs` are rounded UP to
+ * the next second and never to 0 (1 ms -> 1 s, 1500 ms -> 2 s);
+ * `getKeepAlive` reads back what the kernel keeps. TCP_USER_TIMEOUT is kept
+ * in milliseconds as given. A dead peer is detected after about
+ * idle + count x interval (man 7 tcp); with TCP_USER_TIMEOUT set as well,
+ * the user timeout decides instead (man 7 tcp, TCP_USER_TIMEOUT).
+ *
+ * @example
+ * const sock = net.connect(443, host)
+ * sock.on('connect', () => setKeepAlive(sock, { idleMs: 10_000, intervalMs: 2_000, count: 3, userTimeoutMs: 16_000 }))
+ */
+export function setKeepAlive(target: TcpTarget, options: KeepAliveOptions): void {
+  const fd = tcpFd(target)
+  validateObject(options, 'options')
+  const { enable, idleMs, intervalMs, count, userTimeoutMs } = options
+  const on = enable === undefined ? (idleMs !== undefined || intervalMs !== undefined || count !== undefined ? true : undefined) : validateBoolean(enable, 'options.enable')
+  const maxMs = MAX_KEEP_SECONDS * 1000
+  if (idleMs !== undefined) validateInteger(idleMs, 'options.idleMs', 1, maxMs)
+  if (intervalMs !== undefined) validateInteger(intervalMs, 'options.intervalMs', 1, maxMs)
+  if (count !== undefined) validateInteger(count, 'options.count', 1, MAX_KEEPCNT)
+  if (userTimeoutMs !== undefined) validateInteger(userTimeoutMs, 'options.userTimeoutMs', 0, INT_MAX)
+  const tcp = constants.IPPROTO_TCP
+  // The timers first, so a socket never runs keepalive with the old values.
+  if (idleMs !== undefined) set(fd, tcp, constants.TCP_KEEPIDLE, keepAliveSeconds(idleMs), 'TCP_KEEPIDLE')
+  if (intervalMs !== undefined) set(fd, tcp, constants.TCP_KEEPINTVL, keepAliveSeconds(intervalMs), 'TCP_KEEPINTVL')
+  if (count !== undefined) set(fd, tcp, constants.TCP_KEEPCNT, count, 'TCP_KEEPCNT')
+  if (userTimeoutMs !== undefined) set(fd, tcp, constants.TCP_USER_TIMEOUT, userTimeoutMs, 'TCP_USER_TIMEOUT')
+  if (on !== undefined) set(fd, constants.SOL_SOCKET, constants.SO_KEEPALIVE, on ? 1 : 0, 'SO_KEEPALIVE')
+}
+
+/**
+ * Reads back the keepalive settings of a TCP socket, in milliseconds (the
+ * keepalive timers are whole seconds in the kernel, so idleMs/intervalMs are
+ * multiples of 1000).
+ *
+ * @example getKeepAlive(sock) // { enable: true, idleMs: 10000, intervalMs: 2000, count: 3, userTimeoutMs: 16000 }
+ */
+export function getKeepAlive(target: TcpTarget): KeepAliveSettings {
+  const fd = tcpFd(target)
+  const tcp = constants.IPPROTO_TCP
+  const int = (level: number, name: number) => getsockoptFd(fd, level, name, 'int') as number
+  return {
+    enable: int(constants.SOL_SOCKET, constants.SO_KEEPALIVE) !== 0,
+    idleMs: int(tcp, constants.TCP_KEEPIDLE) * 1000,
+    intervalMs: int(tcp, constants.TCP_KEEPINTVL) * 1000,
+    count: int(tcp, constants.TCP_KEEPCNT),
+    userTimeoutMs: int(tcp, constants.TCP_USER_TIMEOUT),
+  }
+}

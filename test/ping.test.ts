@@ -1,0 +1,106 @@
+// ping over raw sockets on loopback, and over ICMP datagram ("ping") sockets
+// in a namespace whose net.ipv4.ping_group_range admits us, with CAP_NET_RAW
+// dropped to prove no privilege is used there.
+import { execFileSync } from 'node:child_process'
+import path from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
+import { ping, type PingResult } from '../src/index.js'
+import { cleanupNetns, createNetns, linkNetns, nsExec } from './helpers/netns.js'
+import { testWithCaps } from './helpers/privilege.js'
+
+afterAll(cleanupNetns)
+
+async function all(it: AsyncIterable<PingResult>): Promise<PingResult[]> {
+  const out: PingResult[] = []
+  for await (const r of it) out.push(r)
+  return out
+}
+
+describe('ping', () => {
+  test('validates options before doing anything', () => {
+    expect(() => ping('127.0.0.1', { count: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => ping('127.0.0.1', { socket: 'x' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+  })
+
+  testWithCaps(['CAP_NET_RAW'], 'IPv4 loopback: one reply per request, with TTL, size and a kernel-timestamped RTT', async () => {
+    const replies = await all(ping('127.0.0.1', { count: 3, intervalMs: 20, socket: 'raw' }))
+    expect(replies.map((r) => r.seq)).toEqual([1, 2, 3])
+    for (const r of replies) {
+      expect(r).toMatchObject({ from: '127.0.0.1', bytes: 64, ttl: 64 })
+      if (r.timeout) throw new Error('timed out')
+      expect(r.rttMs).toBeGreaterThanOrEqual(0)
+      expect(r.rttMs).toBeLessThan(1000)
+    }
+  })
+
+  testWithCaps(['CAP_NET_RAW'], 'IPv6 loopback, a name resolved with dns.lookup, and a chosen size and TTL', async () => {
+    // The reply's hop limit is the replier's own (64), whatever the request carried.
+    const v6 = await all(ping('::1', { count: 2, intervalMs: 10, size: 100, ttl: 1 }))
+    expect(v6).toEqual([
+      expect.objectContaining({ seq: 1, from: '::1', bytes: 108, ttl: 64 }),
+      expect.objectContaining({ seq: 2, from: '::1', bytes: 108, ttl: 64 }),
+    ])
+    const named = await all(ping('localhost', { count: 1, family: 4 }))
+    expect(named).toEqual([expect.objectContaining({ seq: 1, from: '127.0.0.1' })])
+  })
+
+  testWithCaps(['CAP_NET_RAW'], 'two concurrent pings to the same host never take each other\'s replies', async () => {
+    const [a, b] = await Promise.all([
+      all(ping('127.0.0.1', { count: 6, intervalMs: 5, size: 16 })),
+      all(ping('127.0.0.1', { count: 6, intervalMs: 5, size: 16 })),
+    ])
+    for (const list of [a, b]) {
+      expect(list.map((r) => r.seq).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6])
+      expect(list.every((r) => !r.timeout)).toBe(true)
+    }
+  })
+
+  testWithCaps(['CAP_NET_RAW'], 'an abort signal ends the iteration with an AbortError', async () => {
+    const ac = new AbortController()
+    const got: PingResult[] = []
+    const run = (async () => {
+      for await (const r of ping('127.0.0.1', { count: 100, intervalMs: 30, signal: ac.signal })) {
+        got.push(r)
+        if (got.length === 2) ac.abort()
+      }
+    })()
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' })
+    expect(got.length).toBe(2)
+  })
+
+  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'without CAP_NET_RAW, a ping socket admitted by ping_group_range pings IPv4 and IPv6; silence becomes timeouts', () => {
+    const ns = createNetns('ping')
+    nsExec(ns, ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647'])
+    // A link where nobody has 10.212.0.2: requests to it go unanswered.
+    linkNetns({ ns, cidr: '10.212.0.1/24' }, { ns: createNetns('pingpeer'), cidr: '10.212.0.3/24' })
+    const lib = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
+    const script = `
+      const { ping, createSocket } = require(${lib})
+      const all = async (it) => { const out = []; for await (const r of it) out.push(r); return out }
+      ;(async () => {
+        let raw
+        try { createSocket({ type: 'raw4', protocol: 'icmp' }).close(); raw = 'opened' } catch (e) { raw = e.code }
+        const v4 = await all(ping('127.0.0.1', { count: 2, intervalMs: 10, socket: 'dgram' }))
+        const v6 = await all(ping('::1', { count: 1 }))
+        const silent = await all(ping('10.212.0.2', { count: 2, intervalMs: 10, timeoutMs: 200 }))
+        console.log(JSON.stringify({ raw, v4, v6, silent }))
+      })().catch((e) => { console.log(JSON.stringify({ error: String(e.stack) })) })`
+    const out = execFileSync(
+      'ip',
+      ['netns', 'exec', ns, 'setpriv', '--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, '-e', script],
+      { encoding: 'utf8', timeout: 20_000 },
+    )
+    const result = JSON.parse(out)
+    expect(result.error).toBeUndefined()
+    expect(result.raw).toBe('EPERM')
+    expect(result.v4).toEqual([
+      expect.objectContaining({ seq: 1, from: '127.0.0.1', bytes: 64, ttl: 64 }),
+      expect.objectContaining({ seq: 2, from: '127.0.0.1' }),
+    ])
+    expect(result.v6).toEqual([expect.objectContaining({ seq: 1, from: '::1', bytes: 64 })])
+    expect(result.silent).toEqual([
+      { seq: 1, timeout: true },
+      { seq: 2, timeout: true },
+    ])
+  })
+})
