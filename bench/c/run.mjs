@@ -5,7 +5,15 @@
 //   const rx = await startRef(['recv', '--port', '0', '--seconds', '3'])  // resolves once bound
 //   ... send to rx.port from JS ...
 //   const { received, pps } = await rx.result
+//
+// Options shared by runRef and startRef:
+//   cpus: '0'            run pinned to these CPUs (taskset -c), see canPin()
+//   program: [cmd, ...]  run another program with the same command line and
+//                        protocol instead of udpref (the JS peers of
+//                        bench/udp-peer.mjs when there is no C compiler)
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import { buildReference } from './build.mjs'
 
 // Subcommands that bind and print "ready <port>" on stderr before they can receive.
@@ -27,8 +35,33 @@ async function binary() {
   return bin
 }
 
-function spawnRef(bin, args, timeoutMs) {
-  const child = spawn(bin, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] })
+let tasksetPath
+/** The taskset(1) executable on PATH, or null: pinning to CPUs needs it. */
+export function canPin() {
+  if (tasksetPath === undefined) {
+    tasksetPath = null
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+      try {
+        fs.accessSync(path.join(dir, 'taskset'), fs.constants.X_OK)
+        tasksetPath = path.join(dir, 'taskset')
+        break
+      } catch {}
+    }
+  }
+  return tasksetPath
+}
+
+/** [file, argv] for the program (default udpref), pinned with taskset when cpus is given. */
+async function commandLine(args, { program, cpus }) {
+  const [file, ...pre] = program ?? [await binary()]
+  const argv = [...pre, ...args.map(String)]
+  if (cpus == null) return [file, argv]
+  if (!canPin()) throw new Error('taskset not found: cannot pin to CPUs')
+  return [canPin(), ['-c', String(cpus), file, ...argv]] // taskset execs the program: same pid
+}
+
+function spawnRef([file, argv], args, timeoutMs) {
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
   let stdout = ''
   let stderr = ''
@@ -39,7 +72,10 @@ function spawnRef(bin, args, timeoutMs) {
     timedOut = true
     child.kill('SIGKILL')
   }, timeoutMs)
-  const what = `udpref ${args.join(' ')}`
+  // Name the program (udpref, or the script it runs) in messages, not taskset.
+  const named = argv.slice(file === canPin() ? 2 : 0)
+  const program = file === canPin() ? named[0] : named.find((a) => a.endsWith('.mjs')) ?? file
+  const what = `${path.basename(program)} ${args.join(' ')}`
   const result = new Promise((resolve, reject) => {
     child.on('error', (err) => {
       clearTimeout(timer)
@@ -64,12 +100,12 @@ function spawnRef(bin, args, timeoutMs) {
   // Callers may attach their handler late (after awaiting readiness); this
   // keeps an early failure from counting as an unhandled rejection.
   result.catch(() => {})
-  return { child, result, stderr: () => stderr }
+  return { child, result, stderr: () => stderr, what }
 }
 
 /** Runs one subcommand to completion; resolves to its JSON, rejects on failure or after timeoutMs (the child is killed). */
-export async function runRef(args, { timeoutMs = 60_000 } = {}) {
-  return spawnRef(await binary(), args, timeoutMs).result
+export async function runRef(args, { timeoutMs = 60_000, program, cpus } = {}) {
+  return spawnRef(await commandLine(args, { program, cpus }), args, timeoutMs).result
 }
 
 /**
@@ -79,8 +115,8 @@ export async function runRef(args, { timeoutMs = 60_000 } = {}) {
  * Returns { child, port, result, stop }: `result` is the promise of its
  * JSON; `stop()` kills it and waits for it to exit.
  */
-export async function startRef(args, { timeoutMs = 120_000, readyTimeoutMs = 5_000 } = {}) {
-  const { child, result, stderr } = spawnRef(await binary(), args, timeoutMs)
+export async function startRef(args, { timeoutMs = 120_000, readyTimeoutMs = 5_000, program, cpus } = {}) {
+  const { child, result, stderr, what } = spawnRef(await commandLine(args, { program, cpus }), args, timeoutMs)
   const stop = () => {
     child.kill('SIGKILL')
     return result.then(
@@ -93,7 +129,7 @@ export async function startRef(args, { timeoutMs = 120_000, readyTimeoutMs = 5_0
     port = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         stop()
-        reject(new Error(`udpref ${args.join(' ')}: not ready after ${readyTimeoutMs} ms`))
+        reject(new Error(`${what}: not ready after ${readyTimeoutMs} ms`))
       }, readyTimeoutMs)
       const check = () => {
         const m = /^ready (\d+)$/m.exec(stderr())
@@ -106,7 +142,7 @@ export async function startRef(args, { timeoutMs = 120_000, readyTimeoutMs = 5_0
       check()
       // Exited before binding (bad args, port in use): surface its error.
       result.then(
-        () => reject(new Error(`udpref ${args.join(' ')}: exited before it was ready`)),
+        () => reject(new Error(`${what}: exited before it was ready`)),
         (err) => {
           clearTimeout(timer)
           reject(err)

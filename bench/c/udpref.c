@@ -15,6 +15,9 @@
 //   udpref pingpong-server --port P --count C [--wait S]
 //   udpref pingpong        --port P --count C --size N [--addr A]
 //
+// Senders and recv also report cpuUser/cpuSys: the CPU seconds (getrusage)
+// their loop used, which a busy neighbour on the core barely changes.
+//
 // Every loop is bounded by a count and by time (--max-seconds, default 60).
 // Addresses must be loopback: this tool never sends anywhere else.
 //
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -207,13 +211,33 @@ static char *payload(long size) {
   return buf;
 }
 
+static double tv_secs(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
+
+static struct rusage cpu_start; // taken just before a timed loop (senders, recv)
+
+static void cpu_mark(void) { getrusage(RUSAGE_SELF, &cpu_start); }
+
+static double cpu_user_since_mark(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return tv_secs(ru.ru_utime) - tv_secs(cpu_start.ru_utime);
+}
+
+static double cpu_sys_since_mark(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return tv_secs(ru.ru_stime) - tv_secs(cpu_start.ru_stime);
+}
+
+// CPU the process used, user and kernel: unlike wall time, a busy neighbour
+// on the same core barely moves it, so per-datagram costs stay comparable.
 static void print_send_result(const char *mode, const struct opts *o, long sent, int64_t ns, long retries,
                               const char *extra) {
   double s = secs(ns);
   printf("{\"mode\":\"%s\",\"size\":%ld,\"count\":%ld,\"seconds\":%.6f,\"pps\":%.0f,\"connected\":%s,"
-         "\"retries\":%ld,\"complete\":%s%s}\n",
+         "\"retries\":%ld,\"complete\":%s,\"cpuUser\":%.6f,\"cpuSys\":%.6f%s}\n",
          mode, o->size, sent, s, s > 0 ? (double)sent / s : 0.0, o->connect ? "true" : "false", retries,
-         sent == o->count ? "true" : "false", extra ? extra : "");
+         sent == o->count ? "true" : "false", cpu_user_since_mark(), cpu_sys_since_mark(), extra ? extra : "");
 }
 
 // Sender socket. Unconnected by default, like send(data, port, address) and
@@ -236,6 +260,7 @@ static int cmd_send(int argc, char **argv) {
   int fd = sender(&o, &dst);
   char *buf = payload(o.size);
   long sent = 0, retries = 0;
+  cpu_mark();
   int64_t start = now_ns(), deadline = start + (int64_t)(o.max_seconds * 1e9);
   while (sent < o.count) {
     ssize_t r = o.connect ? send(fd, buf, (size_t)o.size, 0)
@@ -281,6 +306,7 @@ static int cmd_sendmmsg(int argc, char **argv) {
     }
   }
   long sent = 0, retries = 0, calls = 0;
+  cpu_mark();
   int64_t start = now_ns(), deadline = start + (int64_t)(o.max_seconds * 1e9);
   while (sent < o.count) {
     long want = o.count - sent < o.batch ? o.count - sent : o.batch;
@@ -340,6 +366,7 @@ static int cmd_gso(int argc, char **argv) {
   memcpy(CMSG_DATA(cm), &gso_size, sizeof gso_size);
 
   long sent = 0, retries = 0, calls = 0;
+  cpu_mark();
   int64_t start = now_ns(), deadline = start + (int64_t)(o.max_seconds * 1e9);
   while (sent < o.count) {
     long segs = o.count - sent < o.segments ? o.count - sent : o.segments;
@@ -438,6 +465,7 @@ static int cmd_recv(int argc, char **argv) {
   // after a datagram arrives (man 2 recvmmsg, BUGS). Short, so the time
   // limits below are checked at least every 50 ms while nothing arrives.
   set_rcvtimeo(fd, 0.05);
+  cpu_mark(); // blocked waiting costs no CPU: what accrues is the receive work
   int64_t started = now_ns(), first = 0, last = 0;
   int64_t window = (int64_t)(o.seconds * 1e9), idle = (int64_t)(o.idle * 1e9), wait = (int64_t)(o.wait * 1e9);
   long received = 0, truncated = 0, calls = 0;
@@ -476,9 +504,10 @@ static int cmd_recv(int argc, char **argv) {
   double s = first ? secs(last - first) : 0;
   printf("{\"mode\":\"recv\",\"port\":%ld,\"received\":%ld,\"bytes\":%llu,\"seconds\":%.6f,\"pps\":%.0f,"
          "\"kernelDrops\":%ld,\"truncated\":%ld,\"calls\":%ld,\"batch\":%ld,\"rcvbuf\":%d,\"rcvbufSetBy\":\"%s\","
-         "\"stop\":\"%s\"}\n",
+         "\"stop\":\"%s\",\"cpuUser\":%.6f,\"cpuSys\":%.6f}\n",
          port, received, (unsigned long long)bytes, s, s > 0 ? (double)received / s : 0.0,
-         drops0 >= 0 && drops1 >= 0 ? drops1 - drops0 : -1, truncated, calls, o.batch, rcvbuf, how, stop);
+         drops0 >= 0 && drops1 >= 0 ? drops1 - drops0 : -1, truncated, calls, o.batch, rcvbuf, how, stop,
+         cpu_user_since_mark(), cpu_sys_since_mark());
   close(fd);
   free(msgs);
   free(iovs);
