@@ -94,6 +94,20 @@ export function environment(addonPath) {
 }
 
 /** The .node file the process loaded (a prebuild or build/Release), relative to the package. */
+/**
+ * The opening of a suite's report: its title and the machine line
+ * (Node, platform, CPU and clock, load, addon). Returns the environment too.
+ */
+export function reportHead(title, context, require) {
+  const env = { ...environment(loadedAddon(require)), clock_ghz: context.cpu.freq }
+  const lines = [
+    `## ${title}`,
+    '',
+    `${env.node}, ${env.platform}, ${env.cpu} (${env.cpus} CPUs, ~${context.cpu.freq.toFixed(2)} GHz), load ${env.loadavg.join(' ')}, addon ${env.addon}`,
+  ]
+  return { env, lines }
+}
+
 export function loadedAddon(require) {
   const file = Object.keys(require.cache).find((k) => k.endsWith('.node'))
   return file ? path.relative(path.dirname(benchDir), file) : 'unknown'

@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module'
 import { bench, do_not_optimize, group, measure, run as runMitata, summary } from 'mitata'
 import { checksum, constants, createSocket, htons, ntohl } from '../dist/esm/index.mjs'
-import { environment, formatNs, formatOps, formatRatio, formatSpread, loadedAddon, mitataOptions, resultsByName, table } from './common.mjs'
+import { formatNs, formatOps, formatRatio, formatSpread, mitataOptions, reportHead, resultsByName, table } from './common.mjs'
 
 const require = createRequire(import.meta.url)
 const { addon } = require('../dist/cjs/native.js')
@@ -250,13 +250,9 @@ export async function run() {
 const costOf = (ratio, what) => `${formatRatio(ratio)} the cost of ${what}${ratio < 1 ? ` (${formatRatio(1 / ratio)} faster)` : ''}`
 
 function report({ context, r, options, byteOrder, cs, readBack }) {
-  const env = { ...environment(loadedAddon(require)), clock_ghz: context.cpu.freq }
-  const lines = []
+  const { env, lines } = reportHead(title, context, require)
   const say = (s = '') => lines.push(s)
 
-  say(`## ${title}`)
-  say()
-  say(`${env.node}, ${env.platform}, ${env.cpu} (${env.cpus} CPUs, ~${context.cpu.freq.toFixed(2)} GHz), load ${env.loadavg.join(' ')}, addon ${env.addon}`)
   say('ops/s = 1e9 / median ns per call; every ratio compares medians from this same run.')
 
   // 1. options

@@ -14,7 +14,7 @@ import { isMainThread, parentPort } from 'node:worker_threads'
 import { bench, group, run as runMitata, summary } from 'mitata'
 import { createSocket, fdOf, getKeepAlive, reusePortWorker, serveReusePort, setKeepAlive } from '../dist/esm/index.mjs'
 import { startRef } from './c/run.mjs'
-import { environment, formatNs, formatOps, formatRatio, formatSpread, loadedAddon, mitataOptions, resultsByName, table } from './common.mjs'
+import { formatNs, formatOps, formatRatio, formatSpread, mitataOptions, reportHead, resultsByName, table } from './common.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -239,12 +239,8 @@ export async function run() {
 // ------------------------------------------------------------------ report
 
 function report({ context, r, rows, readBack, udp, udpNote, nkWhy }) {
-  const env = { ...environment(loadedAddon(require)), clock_ghz: context.cpu.freq }
-  const lines = []
+  const { env, lines } = reportHead(title, context, require)
   const say = (s = '') => lines.push(s)
-  say(`## ${title}`)
-  say()
-  say(`${env.node}, ${env.platform}, ${env.cpu} (${env.cpus} CPUs, ~${context.cpu.freq.toFixed(2)} GHz), load ${env.loadavg.join(' ')}, addon ${env.addon}`)
   say('ops/s = 1e9 / median ns per call (one call = all the options of its row); ratios compare medians from this same run. Every row was checked by reading the kernel values back before timing.')
   if (nkWhy) say(`(${nkWhy}: net-keepalive rows skipped)`)
 

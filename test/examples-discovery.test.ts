@@ -4,22 +4,14 @@
 // 255.255.255.255 through an interface.
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
-import { afterAll, afterEach, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { createSocket } from '../src/index.js'
 import { cleanupNetns, createNetns, linkNetns } from './helpers/netns.js'
-import { spawnExample } from './helpers/ns-udp.js'
+import { trackedExamples } from './helpers/ns-udp.js'
 import { testWithCaps } from './helpers/privilege.js'
 
 afterAll(cleanupNetns)
-const running: { stop: () => void }[] = []
-afterEach(() => {
-  for (const p of running.splice(0)) p.stop()
-})
-const start = (...args: Parameters<typeof spawnExample>) => {
-  const p = spawnExample(...args)
-  running.push(p)
-  return p
-}
+const start = trackedExamples()
 
 test('the examples type-check (npx tsc -p examples)', () => {
   const tsc = path.resolve(__dirname, '../node_modules/typescript/bin/tsc')

@@ -1,19 +1,11 @@
 // examples/heartbeat/, run with its one command on loopback: clients beat
 // every 150 ms, the server reports a client silent after 5 missed intervals
 // and back when it beats again; a steady client is never reported.
-import { afterEach, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import { decodeBeat, encodeBeat } from '../examples/heartbeat/protocol.js'
-import { spawnExample } from './helpers/ns-udp.js'
+import { trackedExamples } from './helpers/ns-udp.js'
 
-const running: { stop: () => void }[] = []
-afterEach(() => {
-  for (const p of running.splice(0)) p.stop()
-})
-const start = (...args: Parameters<typeof spawnExample>) => {
-  const p = spawnExample(...args)
-  running.push(p)
-  return p
-}
+const start = trackedExamples()
 
 test('the beat datagram round-trips and foreign datagrams are ignored', () => {
   expect(decodeBeat(encodeBeat({ id: 'web 1', seq: 42 }))).toEqual({ id: 'web 1', seq: 42 })

@@ -3,6 +3,7 @@
 // datagram, and one-shot scripts that print one JSON result.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
+import { afterEach } from 'vitest'
 import { nsExec, spawnNodeInNetns, type VethEnd } from './netns.js'
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -112,6 +113,22 @@ const repoRoot = path.resolve(__dirname, '../..')
  * examples/<file> args`, inside namespace `ns` (or here when null). JSON
  * lines it prints arrive through `next()`; plain lines are skipped.
  */
+/**
+ * `spawnExample` for a test file: every example started through the returned
+ * function is stopped after each test.
+ */
+export function trackedExamples(): typeof spawnExample {
+  const running: { stop: () => void }[] = []
+  afterEach(() => {
+    for (const p of running.splice(0)) p.stop()
+  })
+  return (...args) => {
+    const p = spawnExample(...args)
+    running.push(p)
+    return p
+  }
+}
+
 export function spawnExample(ns: string | null, file: string, args: string[]) {
   const node = [process.execPath, '-r', './examples/register.cjs', `examples/${file}`, ...args]
   const child = ns ? spawn('ip', ['netns', 'exec', ns, ...node], { cwd: repoRoot }) : spawn(node[0], node.slice(1), { cwd: repoRoot })
