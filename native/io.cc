@@ -89,18 +89,51 @@ static Napi::Value EncodeSockaddr(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), len);
 }
 
+// Bytes of a typed array or DataView argument, from the C API directly: this
+// is the hot path of every send, so no wrapper objects and no separate type
+// probe (a failed info call is the type check).
+static bool RawBytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  napi_typedarray_type type;
+  size_t length;
+  void* ptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, nullptr, nullptr) == napi_ok) {
+    static const size_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    *data = static_cast<uint8_t*>(ptr);
+    *len = length * (type < 11 ? kElementSize[type] : 1);
+    return true;
+  }
+  return ArgBytesValue(env, v, data, len);  // DataView, ArrayBuffer, or the TypeError
+}
+
 // send(fd, data, offset, length, addr) -> bytes sent or -errno (sendto, man 2 send).
-static Napi::Value Send(const Napi::CallbackInfo& info) {
-  int32_t fd;
-  uint8_t* data;
-  size_t len;
-  sockaddr* addr;
-  socklen_t addrLen;
-  if (!ArgInt(info, 0, &fd) || !ArgRange(info, 1, &data, &len) || !ArgAddr(info, 4, &addr, &addrLen)) return {};
+static napi_value Send(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  int32_t fd, offset, len;
+  uint8_t *base, *addrBytes = nullptr;
+  size_t size, addrLen = 0;
+  napi_valuetype addrType = napi_undefined;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || !RawBytes(env, argv[1], &base, &size) ||
+      napi_get_value_int32(env, argv[2], &offset) != napi_ok || napi_get_value_int32(env, argv[3], &len) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_type_error(env, nullptr, "netsock native: send(fd, data, offset, length, addr?)");
+    return nullptr;
+  }
+  if (offset < 0 || len < 0 || static_cast<size_t>(offset) + static_cast<size_t>(len) > size) {
+    napi_throw_range_error(env, nullptr, "netsock native: range outside the buffer");
+    return nullptr;
+  }
+  if (argc > 4) napi_typeof(env, argv[4], &addrType);
+  if (addrType != napi_undefined && addrType != napi_null && !RawBytes(env, argv[4], &addrBytes, &addrLen)) return nullptr;
   ssize_t n;
-  do n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, addr, addrLen);
+  do n = sendto(fd, base + offset, static_cast<size_t>(len), MSG_DONTWAIT | MSG_NOSIGNAL,
+                reinterpret_cast<sockaddr*>(addrBytes), static_cast<socklen_t>(addrLen));
   while (n < 0 && errno == EINTR);
-  return Napi::Number::New(info.Env(), n < 0 ? -errno : static_cast<double>(n));
+  napi_value result;
+  napi_create_int32(env, n < 0 ? -errno : static_cast<int32_t>(n), &result);
+  return result;
 }
 
 // sendMany(fd, datas, addrs, start, count) -> datagrams sent or -errno.
@@ -287,7 +320,9 @@ static Napi::Value RecvInto(const Napi::CallbackInfo& info) {
 
 void RegisterIo(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeSockaddr", Napi::Function::New(env, EncodeSockaddr, "encodeSockaddr"));
-  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  napi_value send;
+  napi_create_function(env, "send", NAPI_AUTO_LENGTH, Send, nullptr, &send);
+  exports.Set("send", send);
   exports.Set("sendMany", Napi::Function::New(env, SendMany, "sendMany"));
   exports.Set("sendSegments", Napi::Function::New(env, SendSegments, "sendSegments"));
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
