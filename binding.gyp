@@ -19,7 +19,8 @@
       "defines": [
         "NAPI_VERSION=9",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags!": ["-fno-exceptions", "-O3"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-O3"],

@@ -105,6 +105,7 @@ export class Socket extends EventEmitter {
       if (event === 'message' || event === 'batch' || event === 'errorqueue') process.nextTick(() => this.#updatePoll())
     }
     this.on('newListener', watch).on('removeListener', watch)
+    if (owned) unclosed.register(this, fd, this)
   }
 
   /** The datagram data path, made on first use (not for stream sockets). */
@@ -746,6 +747,7 @@ export class Socket extends EventEmitter {
   }
 
   #teardown(reason: string): void {
+    unclosed.unregister(this)
     this.#data?.close(this.#fd)
     this.#poller?.close()
     this.#poller = null
@@ -786,5 +788,15 @@ export class Socket extends EventEmitter {
     return fd
   }
 }
+
+/**
+ * Closes the descriptor of an owned socket that was garbage-collected without
+ * close(). A socket that is waiting for something (listeners for datagrams,
+ * a pending accept or connect, queued sends) stays reachable through its poll
+ * handle and is not collected; close it, or remove its listeners, to let go.
+ */
+const unclosed = new FinalizationRegistry<number>((fd) => {
+  addon.close(fd)
+})
 
 export type { ErrorQueueMessage, Message, RecvBatch, RecvIntoResult, RemoteInfo, SendManyEntry }
