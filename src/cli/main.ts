@@ -3,9 +3,11 @@
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, UsageError, type Command, type Io } from './args.js'
 import { bench } from './bench.js'
 import { info } from './info.js'
+import { pingCommand } from './ping.js'
+import { traceCommand } from './trace.js'
 import { listen, send } from './udp.js'
 
-export const commands: Command[] = [info, listen, send, bench]
+export const commands: Command[] = [info, pingCommand, traceCommand, listen, send, bench]
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length))
