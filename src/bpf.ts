@@ -13,8 +13,9 @@ import { validateInteger } from './validate.js'
 export interface SockFilter {
   /** Opcode (u16), e.g. 0x28 = BPF_LD|BPF_H|BPF_ABS. */
   code: number
-  /** Jump offsets if true / if false (u8). */
+  /** Jump offset if true (u8). */
   jt: number
+  /** Jump offset if false (u8). */
   jf: number
   /** Generic field (u32): constant, offset or return value. */
   k: number
@@ -63,7 +64,13 @@ function validateInstruction(ins: unknown, i: number): SockFilter {
   }
 }
 
-/** struct sock_filter[] bytes (8 per instruction, host byte order). */
+/**
+ * struct sock_filter[] bytes (8 per instruction, host byte order), from
+ * instructions or `tcpdump -dd` text; checks each instruction's field ranges.
+ *
+ * @example
+ * encodeBpf([{ code: 0x06, jt: 0, jf: 0, k: 0xffffffff }])   // BPF_RET|BPF_K "accept all": 8 bytes
+ */
 export function encodeBpf(program: BpfProgram): Uint8Array {
   if (program instanceof Uint8Array) {
     if (program.byteLength === 0 || program.byteLength % 8 !== 0 || program.byteLength > BPF_MAXINSNS * 8) {

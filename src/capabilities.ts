@@ -25,6 +25,7 @@ export interface Capabilities {
   pingGroupRange: [number, number] | null
   /** net.core.rmem_max / wmem_max: the cap on SO_RCVBUF / SO_SNDBUF without CAP_NET_ADMIN. */
   recvBufferMax: number | null
+  /** net.core.wmem_max: the cap on SO_SNDBUF without CAP_NET_ADMIN (null when unreadable). */
   sendBufferMax: number | null
   /** Congestion control algorithms that TCP_CONGESTION accepts here. */
   tcpCongestion: string[]

@@ -11,6 +11,7 @@ import { kindInfo, kindOf, withPacketType, type KindInfo } from './socket-kind.j
 import { Socket } from './socket.js'
 import { validateBoolean, validateInteger, validateObject } from './validate.js'
 
+/** Options of `createSocket()`: the socket's kind and the options applied before bind. */
 export interface CreateSocketOptions {
   /** 'udp4' | 'udp6' | 'tcp4' | 'tcp6' | 'raw4' | 'raw6' | 'packet'. Optional with `fd`. */
   type?: SocketKind

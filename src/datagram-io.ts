@@ -33,12 +33,24 @@ export interface DatagramHost {
 
 /** A datagram as 'message' and async iteration deliver it: a copy, with its sender. */
 export interface Message {
+  /** The datagram's bytes (a copy the receiver owns). */
   data: Buffer
+  /** The sender, and the ancillary data chosen with `setAncillary()`. */
   rinfo: RemoteInfo & Ancillary
 }
 
-/** An entry of sendMany: bytes, optionally with their own destination. */
-export type SendManyEntry = Bytes | { data: Bytes; port?: number; address?: string }
+/**
+ * An entry of sendMany: bytes (an `ArrayBufferView` or `ArrayBuffer`),
+ * optionally with their own destination.
+ */
+export type SendManyEntry = Bytes | {
+  /** The datagram's bytes. */
+  data: Bytes
+  /** Destination port; defaults to the `port` given to sendMany. */
+  port?: number
+  /** Destination address; defaults to the `address` given to sendMany. */
+  address?: string
+}
 
 /** Result of recvInto. */
 export interface RecvIntoResult {
@@ -46,7 +58,9 @@ export interface RecvIntoResult {
   bytes: number
   /** The datagram's real size (larger than `bytes` when truncated). */
   size: number
+  /** True when the datagram was larger than the buffer and its tail was lost (MSG_TRUNC). */
   truncated: boolean
+  /** The sender, and the ancillary data chosen with `setAncillary()`. */
   rinfo: RemoteInfo & Ancillary
 }
 

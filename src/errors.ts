@@ -6,10 +6,15 @@ import util from 'node:util'
 
 /** A system error as Node shapes them: `code`, `errno` (negative, as in Node), `syscall`. */
 export interface SystemError extends Error {
+  /** The errno name, e.g. 'EADDRINUSE'. */
   code: string
+  /** The negative errno, e.g. -98 for EADDRINUSE on Linux. */
   errno: number
+  /** The system call that failed, e.g. 'bind'. */
   syscall: string
+  /** The address involved, for bind/connect/send errors. */
   address?: string
+  /** The port involved, for bind/connect/send errors. */
   port?: number
   /** How to get past the error, when netsock knows (for example EPERM on raw sockets). */
   hint?: string

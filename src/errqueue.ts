@@ -17,9 +17,13 @@ export type ErrorOrigin = 'none' | 'local' | 'icmp' | 'icmp6' | 'txstatus' | 'ze
 
 /** An address reported by the error queue. */
 export interface ErrorQueueAddress {
+  /** The IP address as a literal. */
   address: string
+  /** The address family. */
   family: 'IPv4' | 'IPv6'
+  /** The port (0 for an offender, which is a router or host, not a socket). */
   port: number
+  /** IPv6 scope id (interface index) of a link-local address. */
   scopeId?: number
 }
 
@@ -27,11 +31,13 @@ export interface ErrorQueueAddress {
 export interface ErrorQueueMessage {
   /** ee_errno as a negative errno, Node style (e.g. -113), and its name ('EHOSTUNREACH'). */
   errno: number
+  /** The errno's name, e.g. 'EHOSTUNREACH'. */
   errnoName: string
   /** ee_origin, by name where known. */
   origin: ErrorOrigin
   /** ICMP / ICMPv6 type and code for ICMP origins (e.g. 11/0 = TTL exceeded in transit). */
   type: number
+  /** ICMP / ICMPv6 code (ee_code), read with `type`. */
   code: number
   /** ee_info: the next-hop MTU for "fragmentation needed"/"packet too big". */
   info: number
@@ -52,6 +58,7 @@ export interface ErrorQueueMessage {
    * `truncated` (from msg_flags).
    */
   size: number
+  /** True when `payload` was cut to fit the buffer (MSG_TRUNC in msg_flags). */
   truncated: boolean
   /** TTL / hop limit of the ICMP error as it arrived (with IP_RECVTTL / IPV6_RECVHOPLIMIT on). */
   ttl?: number

@@ -12,6 +12,7 @@ import { createSocket, socket } from './create.js'
 import type { Socket } from './socket.js'
 import { validateString } from './validate.js'
 
+/** Which ICMP socket ping/traceroute use: a datagram (ping) socket, a raw one, or 'auto' (datagram when net.ipv4.ping_group_range allows, else raw). */
 export type IcmpSocketMode = 'auto' | 'dgram' | 'raw'
 
 /** An IP literal as is, else the first address dns.lookup gives (of `family` when set). */

@@ -44,3 +44,6 @@ export {
   type ReusePortWorkerInfo,
   type ServeReusePortOptions,
 } from './reuseport.js'
+export type { Bytes } from './native.js'
+export type { IcmpSocketMode } from './icmp.js'
+export type { StatName } from './stats.js'

@@ -13,6 +13,7 @@ import { validateBoolean, validateInteger, validateObject } from './validate.js'
 /** Anything setKeepAlive/getKeepAlive/tcpInfo accept: a file descriptor, a net.Socket, or a netsock Socket. */
 export type TcpTarget = number | net.Socket | Socket
 
+/** Options of `setKeepAlive()`; every field is optional, and what is left out stays as it is. */
 export interface KeepAliveOptions {
   /** SO_KEEPALIVE. Defaults to true when idleMs, intervalMs or count is given; otherwise left as it is. */
   enable?: boolean
@@ -33,10 +34,15 @@ export interface KeepAliveOptions {
 
 /** What getKeepAlive reads back; times in ms as the kernel keeps them (whole seconds for the keepalive timers). */
 export interface KeepAliveSettings {
+  /** SO_KEEPALIVE is on. */
   enable: boolean
+  /** TCP_KEEPIDLE, in ms (a multiple of 1000). */
   idleMs: number
+  /** TCP_KEEPINTVL, in ms (a multiple of 1000). */
   intervalMs: number
+  /** TCP_KEEPCNT: unanswered probes before the connection fails. */
   count: number
+  /** TCP_USER_TIMEOUT in ms; 0 means the system default. */
   userTimeoutMs: number
 }
 
@@ -48,7 +54,11 @@ const INT_MAX = 2 ** 31 - 1
 /**
  * Milliseconds to the whole seconds TCP_KEEPIDLE/TCP_KEEPINTVL take: rounded
  * up, so a timer never fires earlier than asked, and never 0 (which the
- * kernel rejects): 1 ms -> 1 s, 1000 -> 1 s, 1500 -> 2 s.
+ * kernel rejects): 1 ms -> 1 s, 1000 -> 1 s, 1500 -> 2 s. Exported for the
+ * tests; `setKeepAlive` documents the rounding for users.
+ *
+ * @example keepAliveSeconds(1500) // 2
+ * @internal
  */
 export function keepAliveSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000))

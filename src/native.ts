@@ -18,6 +18,7 @@ function packageRoot(): string {
   }
 }
 
+/** Bytes netsock reads or writes: any TypedArray, DataView, Buffer, or an ArrayBuffer. */
 export type Bytes = ArrayBufferView | ArrayBuffer
 
 /** One uv_poll_t on the calling environment's loop. */

@@ -15,22 +15,29 @@ export type OptionKind =
 /** The socket kinds netsock creates, used to say which sockets take an option. */
 export type SocketKind = 'udp4' | 'udp6' | 'tcp4' | 'tcp6' | 'raw4' | 'raw6' | 'packet'
 
+/** One row of `optionTable`: how a named socket option is set, read and checked. */
 export interface OptionSpec {
   /** The option's name as in the man pages, e.g. 'SO_REUSEPORT'. */
   readonly name: string
   /** Level constant name, e.g. 'SOL_SOCKET'. */
   readonly levelName: string
+  /** The level's value on this system (setsockopt's `level`). */
   readonly level: number
+  /** The option's value on this system (setsockopt's `optname`). */
   readonly optname: number
+  /** How the value is encoded: see `OptionKind`. */
   readonly kind: OptionKind
   /** Inclusive bounds for 'int' options. */
   readonly min?: number
+  /** Inclusive upper bound for 'int' options. */
   readonly max?: number
   /** Maximum byte length for 'string' options. */
   readonly maxLength?: number
+  /** The option can only be read (getsockopt), never set. */
   readonly readOnly?: boolean
   /** The kernel does not report the value back (read it through `readBackVia`). */
   readonly writeOnly?: boolean
+  /** The option to read to see the effect of a write-only one, e.g. 'SO_RCVBUF' for SO_RCVBUFFORCE. */
   readonly readBackVia?: string
   /** Socket kinds that accept the option. */
   readonly sockets: readonly SocketKind[]
@@ -40,6 +47,7 @@ export interface OptionSpec {
   readonly example: OptionValue
   /** One line of documentation; the man page says the rest. */
   readonly doc: string
+  /** The man page that documents it, e.g. '7 socket' (`man 7 socket`). */
   readonly man: string
 }
 
@@ -48,6 +56,7 @@ export type OptionValue = boolean | number | string | Linger
 
 /** struct linger (man 7 socket). */
 export interface Linger {
+  /** Whether close() lingers (l_onoff). */
   onoff: boolean
   /** Seconds to linger on close. */
   linger: number

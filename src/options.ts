@@ -13,7 +13,9 @@ export type SockoptKind = 'int' | 'bool' | 'linger' | 'timeval' | 'string' | 'bu
 
 /** struct timeval (man 7 socket, SO_RCVTIMEO). */
 export interface Timeval {
+  /** Whole seconds (tv_sec). */
   sec: number
+  /** Microseconds, 0 to 999999 (tv_usec). */
   usec: number
 }
 

@@ -21,6 +21,7 @@ import type { RemoteInfo } from './sockaddr.js'
 import type { Ancillary } from './recv-batch.js'
 import { validateAbortSignal, validateInteger, validateObject } from './validate.js'
 
+/** Options of `ping()`. */
 export interface PingOptions {
   /** Echo requests to send (default 4). */
   count?: number
@@ -34,12 +35,17 @@ export interface PingOptions {
   size?: number
   /** Address family when `host` is a name. */
   family?: 4 | 6
-  /** 'auto' (default): ping socket when net.ipv4.ping_group_range allows, raw socket otherwise. */
+  /**
+   * `'auto' | 'dgram' | 'raw'`. 'auto' (default): ping socket when
+   * net.ipv4.ping_group_range allows, raw socket otherwise; 'dgram' and
+   * 'raw' force one kind.
+   */
   socket?: IcmpSocketMode
   /** Stops pinging; the iteration then rejects with an AbortError. */
   signal?: AbortSignal
 }
 
+/** An echo reply that arrived in time. */
 export interface PingReply {
   /** Sequence number, from 1. */
   seq: number
@@ -47,17 +53,23 @@ export interface PingReply {
   bytes: number
   /** TTL / hop limit of the reply, when known. */
   ttl?: number
+  /** Round-trip time in milliseconds (from the kernel receive timestamp where available). */
   rttMs: number
   /** The address that answered. */
   from: string
+  /** Absent or false for a reply; tells it apart from a `PingTimeout`. */
   timeout?: false
 }
 
+/** An echo request that got no reply within `timeoutMs`. */
 export interface PingTimeout {
+  /** Sequence number of the unanswered request, from 1. */
   seq: number
+  /** Always true. */
   timeout: true
 }
 
+/** What `ping()` yields per request: a reply or a timeout (test `timeout`). */
 export type PingResult = PingReply | PingTimeout
 
 interface Settings {

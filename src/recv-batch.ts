@@ -32,6 +32,7 @@ export interface Ancillary {
   tos?: number
   /** Local address the datagram was sent to, and the interface index it arrived on (pktinfo). */
   destination?: string
+  /** Index of the interface the datagram arrived on (pktinfo). */
   ifindex?: number
   /** Kernel receive time in nanoseconds since the epoch (SO_TIMESTAMPNS). */
   timestampNs?: bigint
@@ -41,6 +42,11 @@ export interface Ancillary {
  * The datagrams of one receive call. Views returned by `data(i)` (and by
  * iteration) point into the socket's receive memory and stay valid only
  * until the `'batch'` handler returns: copy what you keep.
+ *
+ * @example
+ * s.on('batch', (batch) => {
+ *   for (let i = 0; i < batch.length; i++) handle(batch.data(i), batch.rinfo(i).port)
+ * })
  */
 export class RecvBatch implements Iterable<Buffer> {
   #mem: RecvMemory
@@ -120,49 +126,73 @@ export class RecvBatch implements Iterable<Buffer> {
     return this.#slotOf[i]
   }
 
-  /** Offset of datagram i in `buffer`. */
+  /**
+   * Offset of datagram i in `buffer`.
+   * @example const first = batch.buffer[batch.offset(i)]   // no view object made
+   */
   offset(i: number): number {
     this.#check(i)
     return this.#offset[i]
   }
 
-  /** Bytes of datagram i that were received (the stored bytes; see `truncated`). */
+  /**
+   * Bytes of datagram i that were received (the stored bytes; see `truncated`).
+   * @example total += batch.size(i)
+   */
   size(i: number): number {
     this.#check(i)
     return this.#length[i]
   }
 
-  /** A view of datagram i: valid until the handler returns. */
+  /**
+   * A view of datagram i: valid until the handler returns.
+   * @example kept.push(Buffer.from(batch.data(i)))   // copy to keep it
+   */
   data(i: number): Buffer {
     this.#check(i)
     return this.#buffer.subarray(this.#offset[i], this.#offset[i] + this.#length[i])
   }
 
-  /** True when datagram i was larger than the receive slot and its tail was cut off (MSG_TRUNC). */
+  /**
+   * True when datagram i was larger than the receive slot and its tail was cut off (MSG_TRUNC).
+   * @example if (batch.truncated(i)) console.warn(`cut: ${batch.size(i)} of ${batch.originalSize(i)} bytes`)
+   */
   truncated(i: number): boolean {
     this.#check(i)
     return this.#length[i] < this.#original[i]
   }
 
-  /** The datagram's real size: larger than `size(i)` when truncated. */
+  /**
+   * The datagram's real size: larger than `size(i)` when truncated.
+   * @example const lost = batch.originalSize(i) - batch.size(i)
+   */
   originalSize(i: number): number {
     this.#check(i)
     return this.#original[i]
   }
 
-  /** GRO segment size of the coalesced datagram i came from, or 0. */
+  /**
+   * GRO segment size of the coalesced datagram i came from, or 0.
+   * @example const coalesced = batch.segmentSize(i) > 0
+   */
   segmentSize(i: number): number {
     const m = this.#check(i)
     return this.#mem.meta[m * L.metaStride + L.segment]
   }
 
-  /** The sender, decoded from the raw sockaddr now (not before). */
+  /**
+   * The sender, decoded from the raw sockaddr now (not before).
+   * @example const { address, port } = batch.rinfo(i)
+   */
   rinfo(i: number): RemoteInfo {
     const m = this.#check(i)
     return decodeSockaddr(this.#mem.addrs, m * L.addrStride, this.originalSize(i))
   }
 
-  /** Ancillary data of datagram i: only the fields the kernel delivered. */
+  /**
+   * Ancillary data of datagram i: only the fields the kernel delivered.
+   * @example const { ttl, tos } = batch.ancillary(i)   // after s.setAncillary({ ttl: true, tos: true })
+   */
   ancillary(i: number): Ancillary {
     return readAncillary(this.#mem.meta, this.#check(i) * L.metaStride)
   }
@@ -174,7 +204,10 @@ export class RecvBatch implements Iterable<Buffer> {
     return drops
   }
 
-  /** Views of every datagram, valid until the handler returns. */
+  /**
+   * Views of every datagram, valid until the handler returns.
+   * @example for (const view of batch) hash.update(view)
+   */
   *[Symbol.iterator](): Iterator<Buffer> {
     for (let i = 0; i < this.#count; i++) yield this.data(i)
   }

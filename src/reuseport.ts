@@ -17,6 +17,7 @@ import { addon } from './native.js'
 import type { Socket } from './socket.js'
 import { validateAddress, validateInteger, validateObject, validatePort } from './validate.js'
 
+/** The socket kinds a reuseport group can hold. */
 export type ReusePortType = 'tcp4' | 'tcp6' | 'udp4' | 'udp6'
 
 /**
@@ -34,7 +35,9 @@ export type ReusePortType = 'tcp4' | 'tcp6' | 'udp4' | 'udp6'
  */
 export type ReusePortSteering = 'hash' | 'cpu' | 'random' | Uint8Array
 
+/** Options of `openReusePort()`. */
 export interface ReusePortOptions {
+  /** The kind of every socket in the group. */
   type: ReusePortType
   /** How many sockets (1..1024). */
   count: number
@@ -42,6 +45,7 @@ export interface ReusePortOptions {
   port?: number
   /** Local address (default: all addresses of the family). */
   address?: string
+  /** How the kernel picks a socket per datagram / connection (default 'hash'; see `ReusePortSteering`). */
   steering?: ReusePortSteering
   /** listen() backlog for TCP (default 511). */
   backlog?: number
@@ -67,6 +71,9 @@ function sockFilters(list: { code: number; jt: number; jf: number; k: number }[]
 /**
  * A steering program that returns (an ancillary value) mod `count`: the
  * packet's CPU ('cpu', SKF_AD_CPU) or a random number ('random', SKF_AD_RANDOM).
+ *
+ * @example
+ * attachReusePortProgram(group.sockets[0], steeringProgram('cpu', group.sockets.length))
  */
 export function steeringProgram(kind: 'cpu' | 'random', count: number): Uint8Array {
   validateInteger(count, 'count', 1, 1024)
@@ -85,6 +92,9 @@ export function steeringProgram(kind: 'cpu' | 'random', count: number): Uint8Arr
  * Attaches a classic BPF steering program to the reuseport group of `socket`
  * (SO_ATTACH_REUSEPORT_CBPF; the socket must be bound with SO_REUSEPORT).
  * The program replaces any earlier one and applies to the whole group.
+ *
+ * @example
+ * attachReusePortProgram(group.sockets[0], steeringProgram('random', group.sockets.length))
  */
 export function attachReusePortProgram(socket: Socket | number, program: Uint8Array): void {
   const fd = typeof socket === 'number' ? validateInteger(socket, 'socket', 0, 2 ** 31 - 1) : socket.fd
@@ -100,12 +110,18 @@ export function attachReusePortProgram(socket: Socket | number, program: Uint8Ar
 
 /** N sockets sharing one port through SO_REUSEPORT. */
 export interface ReusePortGroup {
+  /** The kind of every socket in the group. */
   readonly type: ReusePortType
+  /** The port they share (the kernel's pick when 0 was asked for). */
   readonly port: number
+  /** The local address they are bound to. */
   readonly address: string
   /** The sockets, in the group's index order (what a steering program returns). */
   readonly sockets: Socket[]
-  /** Closes every socket still held. */
+  /**
+   * Closes every socket still held.
+   * @example process.on('SIGTERM', () => group.close())
+   */
   close(): void
 }
 
@@ -166,14 +182,19 @@ export interface ReusePortWorkerInfo {
   fd: number
   /** Its index in the group (what a steering program returns). */
   index: number
+  /** How many sockets the group has. */
   count: number
+  /** The kind of the sockets. */
   type: ReusePortType
+  /** The port the group shares. */
   port: number
+  /** The local address the group is bound to. */
   address: string
   /** The `workerData` given to serveReusePort. */
   data: unknown
 }
 
+/** Options of `serveReusePort()`: the group's options plus how to run its workers. */
 export interface ServeReusePortOptions extends ReusePortOptions {
   /**
    * The module each worker runs (a path or file: URL). It calls
@@ -188,13 +209,20 @@ export interface ServeReusePortOptions extends ReusePortOptions {
   workerData?: unknown
 }
 
+/** The result of `serveReusePort()`: the group's address and its running workers. */
 export interface ReusePortServer {
+  /** The kind of every socket in the group. */
   readonly type: ReusePortType
+  /** The port the group shares. */
   readonly port: number
+  /** The local address the group is bound to. */
   readonly address: string
   /** One per socket, in index order: Worker objects ('thread') or ChildProcess objects ('process'). */
   readonly workers: (Worker | ChildProcess)[]
-  /** Stops every worker (terminate / SIGTERM) and waits until they are gone. */
+  /**
+   * Stops every worker (terminate / SIGTERM) and waits until they are gone.
+   * @example await server.close()
+   */
   close(): Promise<void>
 }
 
@@ -273,6 +301,11 @@ async function stopAll(workers: (Worker | ChildProcess)[]): Promise<void> {
 /**
  * Inside a worker started by `serveReusePort`: the socket to serve and the
  * group it belongs to. Throws when this thread/process was not started that way.
+ *
+ * @example
+ * // worker.mjs, started by serveReusePort({ type: 'udp4', ..., worker: 'worker.mjs' })
+ * const { fd, index } = reusePortWorker()
+ * dgram.createSocket('udp4').bind({ fd }).on('message', (msg) => console.log(index, msg.length))
  */
 export function reusePortWorker(): ReusePortWorkerInfo {
   const fromThread = (workerData as Record<string, unknown> | null)?.[DATA_KEY]

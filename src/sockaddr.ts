@@ -48,8 +48,11 @@ export class SockaddrCache {
  * sockaddr_ll fields come along (man 7 packet).
  */
 export interface RemoteInfo {
+  /** The sender's IP address (or hardware address on packet sockets). */
   address: string
+  /** The sender's address family. */
   family: 'IPv4' | 'IPv6' | 'packet'
+  /** The sender's port (0 on packet and raw sockets). */
   port: number
   /** Bytes of the datagram (its real size, even when truncated). */
   size: number

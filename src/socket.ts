@@ -24,24 +24,35 @@ const EINPROGRESS = -os.constants.errno.EINPROGRESS
 
 /** A local or remote address, shaped like `net`'s AddressInfo. */
 export interface AddressInfo {
+  /** The IP address as a literal, e.g. `'127.0.0.1'` or `'::1'`. */
   address: string
+  /** The address family. */
   family: 'IPv4' | 'IPv6'
+  /** The port, in host byte order. */
   port: number
+  /** IPv6 flow information (sin6_flowinfo); IPv6 only. */
   flowinfo?: number
+  /** IPv6 scope (interface index) of a link-local address (sin6_scope_id); IPv6 only. */
   scopeId?: number
 }
 
 /** The address of an AF_PACKET socket (man 7 packet, struct sockaddr_ll). */
 export interface PacketAddressInfo {
+  /** Always `'packet'`. */
   family: 'packet'
+  /** Interface index (sll_ifindex). */
   ifindex: number
+  /** Ethernet protocol (sll_protocol, e.g. 0x0800 for IPv4), in host byte order. */
   protocol: number
+  /** ARP hardware type (sll_hatype, e.g. 1 for Ethernet, 772 for loopback). */
   hatype: number
+  /** Packet type (sll_pkttype: PACKET_HOST, PACKET_BROADCAST, ...). */
   pkttype: number
   /** Hardware address as colon-separated hex. */
   address: string
 }
 
+/** Options of a call that waits: `connect()` of a TCP socket, `accept()`. */
 export interface WaitOptions {
   /** Abort the wait: the promise rejects with an AbortError and the socket stays usable. */
   signal?: AbortSignal
@@ -59,6 +70,7 @@ export interface AncillaryOptions {
   timestamp?: boolean
 }
 
+/** Options of `messages()`, the async iterator over received datagrams. */
 export interface IterateOptions extends WaitOptions {
   /** Datagrams held for a slow consumer before reading pauses (default 1024). */
   highWaterMark?: number
@@ -75,7 +87,14 @@ interface Waiter {
  * A socket of any family, type and protocol. Create one with `createSocket()`
  * or `socket()`; every socket is non-blocking and close-on-exec.
  *
- * Events: `'close'` after `close()`.
+ * Events: `'message'` (msg, rinfo) and `'batch'` (batch) deliver received
+ * datagrams, `'drain'` follows a send that returned false, `'error'` reports
+ * a failed queued send, `'errorqueue'` says the error queue has entries, and
+ * `'close'` follows `close()` or `detach()`.
+ *
+ * @example
+ * const s = createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
+ * s.on('message', (msg, rinfo) => console.log(rinfo.address, rinfo.port, msg))
  */
 export class Socket extends EventEmitter {
   #fd: number
@@ -136,9 +155,11 @@ export class Socket extends EventEmitter {
   get domain(): number {
     return this.#info.domain
   }
+  /** The socket(2) type, e.g. `constants.SOCK_DGRAM`. */
   get socketType(): number {
     return this.#info.type
   }
+  /** The socket(2) protocol, e.g. `constants.IPPROTO_UDP` (0 when the kernel chose). */
   get protocol(): number {
     return this.#info.protocol
   }
@@ -250,6 +271,10 @@ export class Socket extends EventEmitter {
   /**
    * Dissolves a datagram socket's connection (connect with AF_UNSPEC,
    * man 2 connect), so it can send to any address again.
+   *
+   * @example
+   * s.connect(53, '127.0.0.1')
+   * s.disconnect().send(buf, 5000, '127.0.0.1')
    */
   disconnect(): this {
     const fd = this.#open('disconnect')
@@ -436,7 +461,10 @@ export class Socket extends EventEmitter {
     return this.#name(addon.getsockname(fd), 'getsockname') as PacketAddressInfo
   }
 
-  /** The remote address of a connected socket (getpeername); ENOTCONN otherwise. */
+  /**
+   * The remote address of a connected socket (getpeername); ENOTCONN otherwise.
+   * @example conn.remoteAddress() // { address: '127.0.0.1', family: 'IPv4', port: 51234 }
+   */
   remoteAddress(): AddressInfo {
     return this.#name(addon.getpeername(this.#open('remoteAddress')), 'getpeername') as AddressInfo
   }
@@ -578,7 +606,10 @@ export class Socket extends EventEmitter {
     return this.#io('messages').iterate(highWaterMark, signal)
   }
 
-  /** `for await (const { data, rinfo } of socket)`: see `messages()`. */
+  /**
+   * `for await (const { data, rinfo } of socket)`: see `messages()`.
+   * @example for await (const { data } of s) if (data.length === 0) break
+   */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.messages()
   }
@@ -598,7 +629,10 @@ export class Socket extends EventEmitter {
     return this
   }
 
-  /** Leaves a group joined with addMembership (same group and interface). */
+  /**
+   * Leaves a group joined with addMembership (same group and interface).
+   * @example s.dropMembership('224.0.0.251', '192.168.1.10')
+   */
   dropMembership(group: string, iface?: multicast.MulticastInterface): this {
     multicast.dropMembership(this, group, iface)
     return this
@@ -614,7 +648,10 @@ export class Socket extends EventEmitter {
     return this
   }
 
-  /** Leaves a source-specific membership (same source, group and interface). */
+  /**
+   * Leaves a source-specific membership (same source, group and interface).
+   * @example s.dropSourceMembership('10.0.0.5', '232.1.2.3', 'eth0')
+   */
   dropSourceMembership(source: string, group: string, iface?: multicast.MulticastInterface): this {
     multicast.dropSourceMembership(this, source, group, iface)
     return this
@@ -623,13 +660,17 @@ export class Socket extends EventEmitter {
   /**
    * TTL (IPv4) or hop limit (IPv6) of multicast sent: 1 by default (this
    * link), 0 keeps it on this host.
+   * @example s.setMulticastTTL(4)
    */
   setMulticastTTL(ttl: number): this {
     multicast.setMulticastTTL(this, ttl)
     return this
   }
 
-  /** Whether multicast this socket sends is also delivered to members on this host (default true). */
+  /**
+   * Whether multicast this socket sends is also delivered to members on this host (default true).
+   * @example s.setMulticastLoopback(false)
+   */
   setMulticastLoopback(flag: boolean): this {
     multicast.setMulticastLoopback(this, flag)
     return this
@@ -713,13 +754,19 @@ export class Socket extends EventEmitter {
     return this
   }
 
-  /** Removes the attached filter (SO_DETACH_FILTER); ENOENT when none, EPERM once locked. */
+  /**
+   * Removes the attached filter (SO_DETACH_FILTER); ENOENT when none, EPERM once locked.
+   * @example s.detachFilter()
+   */
   detachFilter(): this {
     detachFilterFd(this.#open('detachFilter'))
     return this
   }
 
-  /** Locks the attached filter (SO_LOCK_FILTER): replacing or detaching it then fails with EPERM. */
+  /**
+   * Locks the attached filter (SO_LOCK_FILTER): replacing or detaching it then fails with EPERM.
+   * @example s.attachFilter(program).lockFilter()
+   */
   lockFilter(): this {
     lockFilterFd(this.#open('lockFilter'))
     return this
@@ -732,14 +779,20 @@ export class Socket extends EventEmitter {
     return this.#io('stats').stats
   }
 
-  /** Lets pending waits keep the event loop alive (the default). */
+  /**
+   * Lets pending waits keep the event loop alive (the default).
+   * @example s.ref()
+   */
   ref(): this {
     this.#referenced = true
     this.#poller?.ref()
     return this
   }
 
-  /** Pending waits no longer keep the event loop alive. */
+  /**
+   * Pending waits no longer keep the event loop alive.
+   * @example s.unref().on('message', onMessage)   // listen, but let the process exit
+   */
   unref(): this {
     this.#referenced = false
     this.#poller?.unref()
@@ -763,6 +816,9 @@ export class Socket extends EventEmitter {
    * Closes the socket. Idempotent; pending connect/accept promises reject
    * with ERR_SOCKET_CLOSED; any later use throws ERR_SOCKET_CLOSED. A socket
    * adopted with `owned: false` is let go of, not closed.
+   *
+   * @example
+   * s.on('close', () => console.log('closed')).close()
    */
   close(): void {
     if (this.#fd < 0) return

@@ -1,8 +1,9 @@
 // Per-socket counters, kept in a Float64Array that JS updates as the data
 // path runs: reading them costs no native call.
 
-const FIELDS = ['sent', 'received', 'bytesSent', 'bytesReceived', 'dropped', 'queued', 'eagain', 'truncated', 'discarded', 'overflow'] as const
-export type StatName = (typeof FIELDS)[number]
+const FIELDS: readonly StatName[] = ['sent', 'received', 'bytesSent', 'bytesReceived', 'dropped', 'queued', 'eagain', 'truncated', 'discarded', 'overflow']
+/** The name of one counter in `SocketStats`. */
+export type StatName = 'sent' | 'received' | 'bytesSent' | 'bytesReceived' | 'dropped' | 'queued' | 'eagain' | 'truncated' | 'discarded' | 'overflow'
 export const STAT = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<StatName, number>
 
 /**
@@ -11,10 +12,13 @@ export const STAT = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<S
  * @example
  * s.stats.received   // datagrams delivered so far
  * s.stats.dropped    // the kernel's count of datagrams dropped for a full receive buffer
+ *
+ * @hideconstructor
  */
 export class SocketStats {
   /** The counters as one typed array, in the order of `SocketStats.fields`. */
   readonly raw = new Float64Array(FIELDS.length)
+  /** The counter names, in the order of `raw`. */
   static readonly fields = FIELDS
 
   /** Datagrams the kernel accepted from send/sendMany/sendSegments (segments count one each). */
@@ -25,9 +29,11 @@ export class SocketStats {
   get received(): number {
     return this.raw[STAT.received]
   }
+  /** Payload bytes of the datagrams counted in `sent`. */
   get bytesSent(): number {
     return this.raw[STAT.bytesSent]
   }
+  /** Payload bytes of the datagrams counted in `received`. */
   get bytesReceived(): number {
     return this.raw[STAT.bytesReceived]
   }
@@ -57,6 +63,10 @@ export class SocketStats {
     return this.raw[STAT.overflow]
   }
 
+  /**
+   * Every counter as a plain object, so `JSON.stringify(s.stats)` shows them.
+   * @example console.log(JSON.stringify(s.stats))   // {"sent":3,"received":0,...}
+   */
   toJSON(): Record<StatName, number> {
     return Object.fromEntries(FIELDS.map((f, i) => [f, this.raw[i]])) as Record<StatName, number>
   }

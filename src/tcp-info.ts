@@ -31,8 +31,11 @@ export const TCP_CA_STATES = Object.freeze(['Open', 'Disorder', 'CWR', 'Recovery
 
 /** Bits of tcpi_options (linux/tcp.h TCPI_OPT_*). */
 export const TCPI_OPT = Object.freeze({
+  /** TCP timestamps (RFC 7323) are in use. */
   TIMESTAMPS: 1,
+  /** Selective acknowledgements (RFC 2018) are in use. */
   SACK: 2,
+  /** Window scaling (RFC 7323) is in use. */
   WSCALE: 4,
   /** ECN was negotiated at connection setup. */
   ECN: 8,
@@ -232,6 +235,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
  * Decodes the bytes of a struct tcp_info (as the kernel filled them, in host
  * byte order). Shorter structs, from older kernels, leave the fields they
  * lack undefined; fewer than 104 bytes is an error.
+ *
+ * @example
+ * const info = decodeTcpInfo(s.getsockopt(constants.IPPROTO_TCP, constants.TCP_INFO, 512) as Buffer)
  */
 export function decodeTcpInfo(bytes: Uint8Array): TcpInfo {
   if (!(bytes instanceof Uint8Array)) throw invalidArgType('bytes', 'an instance of Uint8Array', bytes)

@@ -26,6 +26,7 @@ import type { RemoteInfo } from './sockaddr.js'
 import type { Socket } from './socket.js'
 import { validateAbortSignal, validateInteger, validateObject, validatePort } from './validate.js'
 
+/** Options of `traceroute()`. */
 export interface TracerouteOptions {
   /** Highest TTL to try (default 30). */
   maxHops?: number
@@ -37,21 +38,25 @@ export interface TracerouteOptions {
   port?: number
   /** Address family when `host` is a name. */
   family?: 4 | 6
-  /** ICMP probes: which socket to use (see ping). */
+  /** ICMP probes: which socket to use, `'auto' | 'dgram' | 'raw'` (see `PingOptions.socket`). */
   socket?: IcmpSocketMode
   /** Stops the trace; the iteration then rejects with an AbortError. */
   signal?: AbortSignal
 }
 
+/** One hop of a trace: who answered the probe sent with this TTL, and how fast. */
 export interface TracerouteHop {
+  /** The TTL / hop limit the probe was sent with, from 1. */
   ttl: number
   /** The router or host that answered; null when nothing did in time. */
   address: string | null
+  /** Round-trip time in milliseconds; null when nothing answered in time. */
   rttMs: number | null
   /** True for the destination's own answer (the last hop). */
   reached: boolean
   /** ICMP type and code of the answer (e.g. 11/0 time exceeded); absent for echo replies and timeouts. */
   icmpType?: number
+  /** ICMP code of the answer, read with `icmpType`. */
   icmpCode?: number
 }
 
