@@ -117,9 +117,9 @@ class MessageIterator implements AsyncIterableIterator<Message> {
     this.done = true
     this.onEnd?.()
     this.onEnd = null
-    if (err) this.failure = err
     const w = this.waiting
     this.waiting = null
+    if (err && !w) this.failure = err // a waiting next() takes the error; otherwise the next call does
     if (w) {
       if (err) w.reject(err)
       else w.resolve({ value: undefined, done: true })
@@ -349,6 +349,7 @@ export class DatagramIo {
   /** Sends what the queue holds, in batches; emits 'drain' when it empties. */
   #flush(): void {
     const fd = this.#host.fd
+    if (this.queued === 0) return // nothing was waiting: no 'drain' owed
     while (this.queued > 0 && this.#host.fd === fd && fd >= 0) {
       const i = this.#head
       if (this.#queueViews[i].byteLength !== this.#queueLengths[i]) {
@@ -484,9 +485,11 @@ export class DatagramIo {
     const host = this.#host
     if (host.listenerCount('batch') > 0) host.emit('batch', batch)
     if (!this.#consumers()) return
+    // Datagrams kept from an earlier batch go first, so order is kept.
+    while (this.#backlog.length > 0 && this.#consumers() && host.fd === fd) this.#hand(this.#backlog.shift()!)
     for (let i = 0; i < batch.length && host.fd === fd; i++) {
       const message = { data: Buffer.from(batch.data(i)), rinfo: Object.assign(batch.rinfo(i), batch.ancillary(i)) }
-      if (!this.#consumers()) {
+      if (!this.#consumers() || this.#backlog.length > 0) {
         // The consumer left mid-batch: keep the rest (bounded by one batch) for the next one.
         this.#backlog.push(message)
         continue

@@ -77,7 +77,7 @@ export class RecvBatch implements Iterable<Buffer> {
       // A GRO train is split back into its segments; a plain datagram is one piece.
       const segment = meta[base + L.segment] > 0 ? meta[base + L.segment] : Math.max(real, 1)
       const pieces = Math.max(1, Math.ceil(stored / segment))
-      lost += Math.ceil(real / segment) - pieces // whole segments past the slot
+      lost += Math.max(0, Math.ceil(real / segment) - pieces) // whole segments past the slot
       this.#reserve(count + pieces)
       for (let p = 0; p < pieces; p++) {
         const start = p * segment

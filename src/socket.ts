@@ -372,10 +372,15 @@ export class Socket extends EventEmitter {
     const readable = this.#acceptWaiters.length > 0 || (data !== null && data.wantsReadable)
     const writable = this.#connectWaiter !== null || (data !== null && data.wantsWritable)
     // POLLERR (error queue not empty) wakes any started poll; POLLPRI alone asks for nothing else.
-    const errors = this.listenerCount('errorqueue') > 0 ? addon.UV_PRIORITIZED : 0
+    // Stream sockets are left out: a closed TCP socket reports POLLHUP, which
+    // libuv would turn into an endless 'errorqueue' wake-up.
+    const errors = this.listenerCount('errorqueue') > 0 && !isStream(this.#info) ? addon.UV_PRIORITIZED : 0
     const events = (readable ? addon.UV_READABLE : 0) | (writable ? addon.UV_WRITABLE : 0) | errors
     if (events === 0) {
-      this.#poller?.stop()
+      // Close rather than stop: a stopped poller still holds its callback, and
+      // through it this socket, which could then never be garbage-collected.
+      this.#poller?.close()
+      this.#poller = null
       this.#polling = 0
       return
     }
@@ -395,17 +400,28 @@ export class Socket extends EventEmitter {
 
   #onPoll(status: number, events: number): void {
     // libuv reports POLLERR as status UV_EBADF and stops the handle; the
-    // socket's own calls (SO_ERROR, accept) then say what really happened.
-    // While POLLPRI is watched, libuv reports POLLERR as UV_PRIORITIZED with
-    // status 0 (it merges the watched events into a bare POLLERR). Listeners
-    // drain the error queue first, which also clears the pending socket error.
-    if ((status < 0 || events & addon.UV_PRIORITIZED) && this.listenerCount('errorqueue') > 0) {
-      this.emit('errorqueue')
-      if (this.#fd < 0) return
-    }
+    // socket's own calls (SO_ERROR, accept, recv) then say what really
+    // happened. While POLLPRI is watched, libuv reports POLLERR as
+    // UV_PRIORITIZED with status 0 (it merges the watched events into a bare
+    // POLLERR). A handler that throws must not leave the socket deaf, so the
+    // poll is re-armed in `finally`.
     if (status < 0) {
       events = addon.UV_READABLE | addon.UV_WRITABLE
       this.#polling = 0 // libuv stopped the handle
+    }
+    try {
+      this.#dispatch(status, events)
+    } finally {
+      if (status < 0 && this.#fd >= 0) this.#clearPollError()
+      this.#updatePoll()
+    }
+  }
+
+  #dispatch(status: number, events: number): void {
+    // Listeners drain the error queue first, which also clears the pending socket error.
+    if ((status < 0 || events & addon.UV_PRIORITIZED) && this.listenerCount('errorqueue') > 0) {
+      this.emit('errorqueue')
+      if (this.#fd < 0) return
     }
     if (events & addon.UV_WRITABLE && this.#connectWaiter) {
       const soError = getsockoptFd(this.#fd, constants.SOL_SOCKET, constants.SO_ERROR, 'int') as number
@@ -426,7 +442,19 @@ export class Socket extends EventEmitter {
         else waiter.reject(client)
       }
     }
-    this.#updatePoll()
+  }
+
+  /**
+   * POLLERR that nobody consumed (an error queue with no 'errorqueue'
+   * listener, or a pending error no receive picked up) stays set and would
+   * wake the loop forever: drain the queue and clear the error, reporting it
+   * to an 'error' listener if there is one.
+   */
+  #clearPollError(): void {
+    if (this.listenerCount('errorqueue') === 0) while (readErrorQueueFd(this.#fd) !== null);
+    if (this.#connectWaiter) return // the connect reads SO_ERROR itself
+    const soError = getsockoptFd(this.#fd, constants.SOL_SOCKET, constants.SO_ERROR, 'int') as number
+    if (soError !== 0 && this.listenerCount('error') > 0) this.emit('error', systemError(-soError, 'poll'))
   }
 
   /**
@@ -801,14 +829,17 @@ export class Socket extends EventEmitter {
 
   #teardown(reason: string): void {
     unclosed.unregister(this)
-    this.#data?.close(this.#fd)
+    const fd = this.#fd
+    // Closed first: rejecting the waiters below re-enters #updatePoll, which
+    // must not start a new poll on a descriptor that is about to be closed.
+    this.#fd = -1
+    this.#data?.close(fd)
     this.#poller?.close()
     this.#poller = null
     this.#polling = 0
     const err = socketClosed(reason)
     this.#connectWaiter?.reject(err)
     for (const waiter of [...this.#acceptWaiters]) waiter.reject(err)
-    this.#fd = -1
     process.nextTick(() => this.emit('close'))
   }
 

@@ -2,22 +2,12 @@
 // process exit happen for real): unreferenced sockets are collected without
 // leaking their fd, 100 workers terminated mid-traffic crash nothing, and a
 // process exits cleanly with sockets still open.
-import { spawnSync } from 'node:child_process'
-import path from 'node:path'
 import { expect, test } from 'vitest'
-
-const dist = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
-const native = JSON.stringify(path.resolve(__dirname, '../dist/cjs/native.js'))
-
-function runChild(script: string, args: string[] = []): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...args, '-e', script], { encoding: 'utf8', timeout: 120_000 })
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+import { distLiteral as dist, runChild } from './helpers/child.js'
 
 test('sockets dropped without close() are garbage-collected and their descriptors closed', () => {
   const r = runChild(
     `
-    const n = require(${dist}); const { addon } = require(${native})
     const fds = () => require('fs').readdirSync('/proc/self/fd').length
     const before = fds()
     ;(() => { for (let i = 0; i < 200; i++) n.createSocket({ type: i % 2 ? 'udp4' : 'tcp6' }).bind(0, i % 2 ? '127.0.0.1' : '::1') })()
@@ -41,7 +31,7 @@ test('sockets dropped without close() are garbage-collected and their descriptor
 
 test('100 worker threads terminated mid-traffic crash nothing and leave no descriptors', () => {
   const r = runChild(`
-    const { Worker } = require('worker_threads'); const n = require(${dist})
+    const { Worker } = require('worker_threads')
     const fds = () => require('fs').readdirSync('/proc/self/fd').length
     const sink = n.createSocket({ type: 'udp4' })
     const body = \`
@@ -71,7 +61,6 @@ test('100 worker threads terminated mid-traffic crash nothing and leave no descr
 
 test('a process exits cleanly with open, busy sockets, whether it ends by itself or by process.exit', () => {
   const setup = `
-    const n = require(${dist})
     const l = n.createSocket({ type: 'tcp4' }).bind(0, '127.0.0.1').listen(); l.accept().catch(() => {})
     const u = n.createSocket({ type: 'udp4' }).bind(0, '127.0.0.1'); u.on('message', () => {})
     for (let i = 0; i < 100; i++) u.send(Buffer.alloc(100), u.address().port, '127.0.0.1')`
