@@ -754,8 +754,9 @@ export class Socket extends EventEmitter {
    * empty): the decoded sock_extended_err (origin, ICMP type/code, offender,
    * info) and the quoted packet. Turn the queue on with
    * `setOption('IP_RECVERR', true)` / `setOption('IPV6_RECVERR', true)`.
-   * Listen for `'errorqueue'` to hear when entries wait (POLLERR); the
-   * listener must drain the queue.
+   * Listen for `'errorqueue'` to hear when entries wait (POLLERR, datagram
+   * and raw sockets); the listener must drain the queue. Without a listener,
+   * entries that wake the event loop are drained and dropped.
    *
    * @example
    * s.on('errorqueue', () => { for (let e; (e = s.readErrorQueue()); ) console.log(e.offender, e.type, e.code) })
