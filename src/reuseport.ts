@@ -10,6 +10,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Worker, workerData } from 'node:worker_threads'
+import { encodeBpf } from './bpf.js'
 import { constants } from './constants.js'
 import { createSocket } from './create.js'
 import { check, invalidArgType, invalidArgValue } from './errors.js'
@@ -53,21 +54,6 @@ export interface ReusePortOptions {
   recvBufferSize?: number
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
-
-/** struct sock_filter[] (u16 code, u8 jt, u8 jf, u32 k; host order) for the few fixed programs made here. */
-function sockFilters(list: { code: number; jt: number; jf: number; k: number }[]): Uint8Array {
-  const out = new Uint8Array(list.length * 8)
-  const dv = new DataView(out.buffer)
-  list.forEach(({ code, jt, jf, k }, i) => {
-    dv.setUint16(i * 8, code, LITTLE_ENDIAN)
-    dv.setUint8(i * 8 + 2, jt)
-    dv.setUint8(i * 8 + 3, jf)
-    dv.setUint32(i * 8 + 4, k, LITTLE_ENDIAN)
-  })
-  return out
-}
-
 /**
  * A steering program that returns (an ancillary value) mod `count`: the
  * packet's CPU ('cpu', SKF_AD_CPU) or a random number ('random', SKF_AD_RANDOM).
@@ -80,7 +66,7 @@ export function steeringProgram(kind: 'cpu' | 'random', count: number): Uint8Arr
   const ancillary = kind === 'cpu' ? constants.SKF_AD_CPU : kind === 'random' ? constants.SKF_AD_RANDOM : undefined
   if (ancillary === undefined) throw invalidArgValue('kind', "must be 'cpu' or 'random' (and known to this system's headers)", kind)
   const c = constants
-  return sockFilters([
+  return encodeBpf([
     // k is a u32: SKF_AD_OFF is negative, so the offset wraps as the kernel reads it.
     { code: c.BPF_LD | c.BPF_W | c.BPF_ABS, jt: 0, jf: 0, k: (c.SKF_AD_OFF + ancillary) >>> 0 },
     { code: c.BPF_ALU | c.BPF_MOD | c.BPF_K, jt: 0, jf: 0, k: count },
