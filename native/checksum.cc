@@ -31,22 +31,24 @@ static uint16_t FoldedSum(const uint8_t* p, size_t n) {
 // checksum(bytes, initial) -> the checksum as a big-endian 16-bit value (write
 // it with writeUInt16BE). `initial` is a partial sum of big-endian words, such
 // as a UDP pseudo-header's.
-static Napi::Value Checksum(const Napi::CallbackInfo& info) {
+static napi_value Checksum(napi_env env, napi_callback_info cbinfo) {
+  Args args(env, cbinfo, "checksum");
   uint8_t* data;
   size_t len;
   int32_t initial;
-  if (!ArgBytes(info, 0, &data, &len) || !ArgInt(info, 1, &initial)) return {};
+  if (!args.Bytes(0, &data, &len) || !args.Int(1, &initial)) return nullptr;
   uint32_t sum = FoldedSum(data, len);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   sum = ((sum & 0xff) << 8) | (sum >> 8);
 #endif
   sum += static_cast<uint32_t>(initial);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return Napi::Number::New(info.Env(), ~sum & 0xffff);
+  return Number(env, ~sum & 0xffff);
 }
 
-void RegisterChecksum(Napi::Env env, Napi::Object exports) {
-  exports.Set("checksum", Napi::Function::New(env, Checksum, "checksum"));
+void RegisterChecksum(napi_env env, napi_value exports) {
+  static const Export kExports[] = {{"checksum", Checksum}};
+  ExportAll(env, exports, kExports);
 }
 
 }  // namespace netsock

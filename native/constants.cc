@@ -20,12 +20,13 @@
 
 namespace netsock {
 
-#define NETSOCK_CONSTANT(name) o.Set(#name, Napi::Number::New(env, static_cast<double>(name)));
+#define NETSOCK_CONSTANT(name) SetNumber(env, o, #name, static_cast<double>(name));
 
-void RegisterConstants(Napi::Env env, Napi::Object exports) {
-  Napi::Object o = Napi::Object::New(env);
+void RegisterConstants(napi_env env, napi_value exports) {
+  napi_value o;
+  napi_create_object(env, &o);
 #include "constants_list.h"
-  exports.Set("constants", o);
+  napi_set_named_property(env, exports, "constants", o);
 }
 
 }  // namespace netsock

@@ -1,8 +1,9 @@
 // The socket error queue (man 7 ip IP_RECVERR, man 7 ipv6 IPV6_RECVERR,
-// man 2 recvmsg MSG_ERRQUEUE): one queued error per call, its payload (the
-// start of the packet that caused it) written into JS memory and its
-// sock_extended_err decoded into the result object. The control buffer lives
-// on the stack; every cmsg is length-checked before it is read.
+// man 2 recvmsg MSG_ERRQUEUE): one queued error per call. Its payload (the
+// start of the packet that caused it) lands in JS memory, its fields in an
+// Int32 metadata array (errmeta in layout.h) and the two addresses it names
+// (msg_name, and the offender after the sock_extended_err) as raw sockaddr
+// bytes; src/errqueue.ts decodes them. Every cmsg is length-checked.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -13,7 +14,8 @@
 #include <cstring>
 
 #include "addon.h"
-#include "sockaddr.h"
+#include "cmsg.h"
+#include "layout.h"
 
 namespace netsock {
 
@@ -21,29 +23,72 @@ namespace netsock {
 // a timestamp, TTL/hop limit and pktinfo, each with its header.
 constexpr size_t kErrControlBytes = 512;
 
-static bool Fits(const cmsghdr* c, size_t bytes) { return c->cmsg_len >= CMSG_LEN(bytes); }
+static void ReadExtendedError(const msghdr* msg, const cmsghdr* c, int32_t* meta, uint8_t* offender) {
+  using namespace errmeta;
+  sock_extended_err ee;
+  memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+  meta[hasError] = 1;
+  meta[eeErrno] = static_cast<int32_t>(ee.ee_errno);
+  meta[origin] = ee.ee_origin;
+  meta[type] = ee.ee_type;
+  meta[code] = ee.ee_code;
+  meta[info] = static_cast<int32_t>(ee.ee_info);
+  meta[data] = static_cast<int32_t>(ee.ee_data);
+  // SO_EE_OFFENDER: a sockaddr right after the struct, family AF_UNSPEC when unknown.
+  size_t addrLen = c->cmsg_len - CMSG_LEN(0) - sizeof(sock_extended_err);
+  if (addrLen > static_cast<size_t>(kAddrStride)) addrLen = kAddrStride;
+  sa_family_t family = AF_UNSPEC;
+  if (addrLen >= sizeof(family)) memcpy(&family, CMSG_DATA(c) + sizeof(ee), sizeof(family));
+  if (family == AF_UNSPEC) return;
+  memcpy(offender, CMSG_DATA(c) + sizeof(ee), addrLen);
+  meta[offenderLen] = static_cast<int32_t>(addrLen);
+}
 
-// readErrorQueue(fd, data, offset, length) -> -errno (-EAGAIN when the queue
-// is empty) or { bytes, size, flags, address?, error?, ttl?, tsSec?, tsNsec? }.
-// error: { errno, origin, type, code, info, data, offender? }.
-static Napi::Value ReadErrorQueue(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t fd, offset, length;
-  uint8_t* base;
-  size_t size;
-  if (!ArgInt(info, 0, &fd) || !ArgBytes(info, 1, &base, &size) || !ArgInt(info, 2, &offset) || !ArgInt(info, 3, &length))
-    return {};
-  if (offset < 0 || length < 0 || static_cast<size_t>(offset) + static_cast<size_t>(length) > size) {
-    Napi::RangeError::New(env, "netsock native: range outside the buffer").ThrowAsJavaScriptException();
-    return {};
+static void ParseErrorControl(const msghdr* msg, int32_t* meta, uint8_t* offender) {
+  using namespace errmeta;
+  for (const cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(msg), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_len < CMSG_LEN(0) || !CmsgFits(msg, c, 0)) break;
+    bool ipErr = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                 (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
+    if (ipErr && CmsgFits(msg, c, sizeof(sock_extended_err))) {
+      ReadExtendedError(msg, c, meta, offender);
+    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
+      meta[ttl] = CmsgSmallInt(msg, c);
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS && CmsgFits(msg, c, sizeof(timespec))) {
+      timespec ts;
+      memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+      uint64_t sec = static_cast<uint64_t>(ts.tv_sec);
+      meta[tsSecLow] = static_cast<int32_t>(sec & 0xffffffff);
+      meta[tsSecHigh] = static_cast<int32_t>(sec >> 32);
+      meta[tsNsec] = static_cast<int32_t>(ts.tv_nsec);
+    }
   }
-  sockaddr_storage name;
-  iovec iov = {base + offset, static_cast<size_t>(length)};
+}
+
+// readErrorQueue(fd, data, offset, length, meta, addrs) -> 1, or -errno
+// (-EAGAIN when the queue is empty). meta: errmeta fields; addrs:
+// 2 * kAddrStride bytes, msg_name first, then the offender.
+static napi_value ReadErrorQueue(napi_env env, napi_callback_info cbinfo) {
+  using namespace errmeta;
+  Args args(env, cbinfo, "readErrorQueue");
+  int32_t fd;
+  uint8_t *base, *metaBytes, *addrs;
+  size_t length, metaLen, addrsLen;
+  int status;
+  if (!args.Int(0, &fd) || !args.ByteRange(1, &base, &length, &status) || !args.Bytes(4, &metaBytes, &metaLen) ||
+      !args.Bytes(5, &addrs, &addrsLen))
+    return nullptr;
+  if (metaLen < kStride * sizeof(int32_t) || reinterpret_cast<uintptr_t>(metaBytes) % alignof(int32_t) != 0 ||
+      addrsLen < 2 * static_cast<size_t>(kAddrStride))
+    return args.RangeError("metadata or address memory too small"), nullptr;
+  if (status != 0) return Number(env, status);
+  iovec iov = {base, length};
   alignas(cmsghdr) unsigned char control[kErrControlBytes];
   msghdr msg;
   memset(&msg, 0, sizeof(msg));
-  msg.msg_name = &name;
-  msg.msg_namelen = sizeof(name);
+  msg.msg_name = addrs;
+  msg.msg_namelen = kAddrStride;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
@@ -53,58 +98,21 @@ static Napi::Value ReadErrorQueue(const Napi::CallbackInfo& info) {
   while (n < 0 && errno == EINTR);
   if (n < 0) return Errno(env, errno);
 
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", Napi::Number::New(env, static_cast<double>(n)));
-  out.Set("bytes", Napi::Number::New(env, static_cast<double>(static_cast<size_t>(n) < iov.iov_len ? n : iov.iov_len)));
-  out.Set("flags", Napi::Number::New(env, msg.msg_flags));
-  if (msg.msg_namelen > sizeof(sa_family_t) && msg.msg_namelen <= sizeof(name))
-    out.Set("address", AddressToJs(env, reinterpret_cast<sockaddr*>(&name), msg.msg_namelen));
-  if (msg.msg_controllen == 0) return out;
-  const unsigned char* end = control + msg.msg_controllen;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    // A cmsg must lie wholly inside what the kernel wrote (MSG_CTRUNC cuts the last one).
-    if (c->cmsg_len < CMSG_LEN(0) || reinterpret_cast<unsigned char*>(c) + c->cmsg_len > end) break;
-    bool ipErr = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-                 (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
-    if (ipErr && Fits(c, sizeof(sock_extended_err))) {
-      sock_extended_err ee;
-      memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("errno", Napi::Number::New(env, -static_cast<double>(ee.ee_errno)));
-      e.Set("origin", Napi::Number::New(env, ee.ee_origin));
-      e.Set("type", Napi::Number::New(env, ee.ee_type));
-      e.Set("code", Napi::Number::New(env, ee.ee_code));
-      e.Set("info", Napi::Number::New(env, ee.ee_info));
-      e.Set("data", Napi::Number::New(env, ee.ee_data));
-      // SO_EE_OFFENDER: a sockaddr right after the struct, family AF_UNSPEC when unknown.
-      size_t payload = c->cmsg_len - CMSG_LEN(0);
-      size_t addrLen = payload - sizeof(sock_extended_err);
-      if (addrLen > sizeof(sa_family_t) && addrLen <= sizeof(sockaddr_storage)) {
-        sockaddr_storage offender;
-        memcpy(&offender, CMSG_DATA(c) + sizeof(sock_extended_err), addrLen);
-        if (offender.ss_family == AF_INET || offender.ss_family == AF_INET6)
-          e.Set("offender", AddressToJs(env, reinterpret_cast<sockaddr*>(&offender), static_cast<socklen_t>(addrLen)));
-      }
-      out.Set("error", e);
-    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
-               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
-      if (Fits(c, sizeof(int))) {
-        int ttl;
-        memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
-        out.Set("ttl", Napi::Number::New(env, ttl));
-      }
-    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS && Fits(c, sizeof(timespec))) {
-      timespec ts;
-      memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-      out.Set("tsSec", Napi::Number::New(env, static_cast<double>(ts.tv_sec)));
-      out.Set("tsNsec", Napi::Number::New(env, static_cast<double>(ts.tv_nsec)));
-    }
-  }
-  return out;
+  auto* meta = reinterpret_cast<int32_t*>(metaBytes);
+  memset(meta, 0, kStride * sizeof(int32_t));
+  meta[ttl] = -1;
+  meta[tsNsec] = -1;
+  meta[size] = static_cast<int32_t>(n);
+  meta[bytes] = static_cast<int32_t>(static_cast<size_t>(n) < length ? static_cast<size_t>(n) : length);
+  meta[flags] = msg.msg_flags;
+  meta[nameLen] = static_cast<int32_t>(msg.msg_namelen <= static_cast<socklen_t>(kAddrStride) ? msg.msg_namelen : 0);
+  if (msg.msg_controllen > 0) ParseErrorControl(&msg, meta, addrs + kAddrStride);
+  return Number(env, 1);
 }
 
-void RegisterErrqueue(Napi::Env env, Napi::Object exports) {
-  exports.Set("readErrorQueue", Napi::Function::New(env, ReadErrorQueue, "readErrorQueue"));
+void RegisterErrqueue(napi_env env, napi_value exports) {
+  static const Export kExports[] = {{"readErrorQueue", ReadErrorQueue}};
+  ExportAll(env, exports, kExports);
 }
 
 }  // namespace netsock

@@ -2,8 +2,9 @@
 // environment that created it. The handle memory lives apart from the JS
 // wrapper because uv_close completes asynchronously, after the wrapper may
 // already be gone.
+#include <napi.h>
+
 #include "addon.h"
-#include "io.h"
 
 namespace netsock {
 
@@ -20,8 +21,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Poller",
                        {InstanceMethod<&Poller::Open>("open"), InstanceMethod<&Poller::Start>("start"),
-                        InstanceMethod<&Poller::Stop>("stop"), InstanceMethod<&Poller::Close>("close"),
-                        InstanceMethod<&Poller::SetRef>("ref"), InstanceMethod<&Poller::SetUnref>("unref")});
+                        InstanceMethod<&Poller::Close>("close"), InstanceMethod<&Poller::SetRef>("ref"),
+                        InstanceMethod<&Poller::SetUnref>("unref")});
   }
 
   // new Poller(callback): callback(status, events) runs on readiness, where
@@ -45,9 +46,10 @@ class Poller : public Napi::ObjectWrap<Poller> {
  private:
   // open(fd) -> 0 or -errno.
   Napi::Value Open(const Napi::CallbackInfo& info) {
+    Args args(info.Env(), static_cast<napi_callback_info>(info), "Poller.open");
     int32_t fd;
-    if (!ArgInt(info, 0, &fd)) return {};
-    if (handle_ != nullptr) return Errno(info.Env(), EALREADY);
+    if (!args.Int(0, &fd)) return {};
+    if (handle_ != nullptr) return Napi::Value(info.Env(), Errno(info.Env(), EALREADY));
     Instance* inst = GetInstance(info.Env());
     auto* h = new PollHandle{{}, this, inst};
     int rc = uv_poll_init_socket(inst->loop, &h->poll, fd);
@@ -64,21 +66,16 @@ class Poller : public Napi::ObjectWrap<Poller> {
 
   // start(events) -> 0 or -errno. While started, the wrapper is kept alive.
   Napi::Value Start(const Napi::CallbackInfo& info) {
+    Args args(info.Env(), static_cast<napi_callback_info>(info), "Poller.start");
     int32_t events;
-    if (!ArgInt(info, 0, &events)) return {};
-    if (handle_ == nullptr) return Errno(info.Env(), EBADF);
+    if (!args.Int(0, &events)) return {};
+    if (handle_ == nullptr) return Napi::Value(info.Env(), Errno(info.Env(), EBADF));
     int rc = uv_poll_start(&handle_->poll, events, OnPoll);
     if (rc == 0 && !active_) {
       active_ = true;
       Ref();
     }
     return Napi::Number::New(info.Env(), rc);
-  }
-
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    if (handle_ != nullptr) uv_poll_stop(&handle_->poll);
-    Deactivate();
-    return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -96,12 +93,6 @@ class Poller : public Napi::ObjectWrap<Poller> {
     referenced_ = false;
     if (handle_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
     return info.Env().Undefined();
-  }
-
-  void Deactivate() {
-    if (!active_) return;
-    active_ = false;
-    Unref();
   }
 
   void CloseHandle() {
@@ -162,22 +153,18 @@ void ClosePollsForTeardown(Instance* inst) {
       auto* h = static_cast<PollHandle*>(handle->data);
       Instance* inst = h->inst;
       delete h;
-      if (--inst->closing == 0) {
-        napi_remove_async_cleanup_hook(inst->cleanup);
-        delete inst->io;
-        delete inst;
-      }
+      if (--inst->closing == 0) FreeInstance(inst);
     });
   }
   inst->polls.clear();
 }
 
-void RegisterPoll(Napi::Env env, Napi::Object exports) {
-  exports.Set("Poller", Poller::Define(env));
-  exports.Set("UV_READABLE", Napi::Number::New(env, UV_READABLE));
-  exports.Set("UV_WRITABLE", Napi::Number::New(env, UV_WRITABLE));
+void RegisterPoll(napi_env env, napi_value exports) {
+  Napi::Object(env, exports).Set("Poller", Poller::Define(env));
+  SetNumber(env, exports, "UV_READABLE", UV_READABLE);
+  SetNumber(env, exports, "UV_WRITABLE", UV_WRITABLE);
   // Watching only POLLPRI still wakes on POLLERR: how the error queue is waited for.
-  exports.Set("UV_PRIORITIZED", Napi::Number::New(env, UV_PRIORITIZED));
+  SetNumber(env, exports, "UV_PRIORITIZED", UV_PRIORITIZED);
 }
 
 }  // namespace netsock

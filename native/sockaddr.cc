@@ -3,11 +3,8 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netpacket/packet.h>
-#include <sys/un.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -15,9 +12,11 @@ namespace netsock {
 
 static int ParseZone(const std::string& zone, uint32_t* scope) {
   if (zone.empty()) return -EINVAL;
-  char* end = nullptr;
-  unsigned long n = strtoul(zone.c_str(), &end, 10);
-  if (*end == '\0') {
+  if (zone.find_first_not_of("0123456789") == std::string::npos) {
+    // A numeric zone is an interface index: a 32-bit value, never wrapped.
+    if (zone.size() > 10) return -EINVAL;
+    unsigned long long n = strtoull(zone.c_str(), nullptr, 10);
+    if (n > 0xffffffffULL) return -EINVAL;
     *scope = static_cast<uint32_t>(n);
     return 0;
   }
@@ -60,52 +59,6 @@ int ParseAddress(int family, const std::string& host, int port, sockaddr_storage
     return 0;
   }
   return -EAFNOSUPPORT;
-}
-
-static std::string MacToString(const unsigned char* addr, size_t n) {
-  std::string out;
-  char part[4];
-  for (size_t i = 0; i < n; i++) {
-    snprintf(part, sizeof(part), i ? ":%02x" : "%02x", addr[i]);
-    out += part;
-  }
-  return out;
-}
-
-Napi::Value AddressToJs(Napi::Env env, const sockaddr* sa, socklen_t len) {
-  Napi::Object o = Napi::Object::New(env);
-  char buf[INET6_ADDRSTRLEN];
-  if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
-    auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
-    o.Set("address", buf);
-    o.Set("family", "IPv4");
-    o.Set("port", ntohs(sin->sin_port));
-  } else if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
-    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
-    o.Set("address", buf);
-    o.Set("family", "IPv6");
-    o.Set("port", ntohs(sin6->sin6_port));
-    o.Set("flowinfo", ntohl(sin6->sin6_flowinfo));
-    o.Set("scopeId", sin6->sin6_scope_id);
-  } else if (sa->sa_family == AF_PACKET && len >= offsetof(sockaddr_ll, sll_addr)) {
-    auto* sll = reinterpret_cast<const sockaddr_ll*>(sa);
-    o.Set("family", "packet");
-    o.Set("ifindex", sll->sll_ifindex);
-    o.Set("protocol", ntohs(sll->sll_protocol));
-    o.Set("hatype", sll->sll_hatype);
-    o.Set("pkttype", sll->sll_pkttype);
-    o.Set("address", MacToString(sll->sll_addr, sll->sll_halen > 8 ? 8 : sll->sll_halen));
-  } else if (sa->sa_family == AF_UNIX) {
-    auto* sun = reinterpret_cast<const sockaddr_un*>(sa);
-    size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
-    o.Set("family", "unix");
-    o.Set("path", std::string(sun->sun_path, strnlen(sun->sun_path, n)));
-  } else {
-    o.Set("family", sa->sa_family);
-  }
-  return o;
 }
 
 }  // namespace netsock

@@ -1,7 +1,7 @@
-// Conversions between JS address strings and struct sockaddr.
+// Encoding of JS address strings into struct sockaddr. Decoding goes the
+// other way in one place only: src/sockaddr.ts reads the raw bytes.
 #pragma once
 
-#include <napi.h>
 #include <sys/socket.h>
 
 #include <string>
@@ -12,10 +12,5 @@ namespace netsock {
 // An IPv4 literal given for AF_INET6 becomes the v4-mapped address; an IPv6
 // literal may carry a zone ("fe80::1%eth0" or "%2"). Returns 0 or -errno.
 int ParseAddress(int family, const std::string& host, int port, sockaddr_storage* ss, socklen_t* len);
-
-// { family: 'IPv4'|'IPv6', address, port, scopeId? } for IP families,
-// { family: 'packet', ifindex, protocol, hatype, pkttype, address } for AF_PACKET,
-// { family: 'unix', path } for AF_UNIX, { family: <number> } otherwise.
-Napi::Value AddressToJs(Napi::Env env, const sockaddr* sa, socklen_t len);
 
 }  // namespace netsock

@@ -3,10 +3,11 @@
 // { code, jt, jf, k } instructions or as the C array text `tcpdump -dd` prints;
 // they are encoded to struct sock_filter[] here and attached by the addon
 // (native/filter.cc), because struct sock_fprog holds a pointer.
-import os from 'node:os'
 import { constants } from './constants.js'
 import { check, invalidArgType, invalidArgValue } from './errors.js'
 import { addon } from './native.js'
+import { setRawOption, type OptionTarget } from './options.js'
+import { LITTLE_ENDIAN } from './platform.js'
 import { validateInteger } from './validate.js'
 
 /** One classic BPF instruction, as struct sock_filter names its fields. */
@@ -21,12 +22,11 @@ export interface SockFilter {
   k: number
 }
 
-/** Instructions, or the text of `tcpdump -dd <expression>`. */
-export type BpfProgram = readonly SockFilter[] | string
+/** Instructions, the text of `tcpdump -dd <expression>`, or struct sock_filter[] bytes from `encodeBpf`. */
+export type BpfProgram = readonly SockFilter[] | string | Uint8Array
 
 /** BPF_MAXINSNS (linux/bpf_common.h). */
 export const BPF_MAXINSNS = 4096
-const LITTLE_ENDIAN = os.endianness() === 'LE'
 const LINE = /^\{\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*\},?$/i
 
 /**
@@ -95,19 +95,28 @@ export function encodeBpf(program: BpfProgram): Uint8Array {
   return bytes
 }
 
+const targetFd = (target: OptionTarget, operation: string): number => (typeof target === 'number' ? target : target.open(operation))
+
+/**
+ * setsockopt(level, optname, &struct sock_fprog) for a program: encoded
+ * (and so every user value read) before the descriptor is, then attached.
+ */
+export function attachProgram(target: OptionTarget, level: number, optname: number, label: string, program: BpfProgram, operation = 'attachFilter'): void {
+  const bytes = encodeBpf(program)
+  check(addon.attachFilter(targetFd(target, operation), level, optname, bytes), 'setsockopt', { detail: label })
+}
+
 /** SO_ATTACH_FILTER: the kernel checks the program and replaces any filter attached before. */
-export function attachFilterFd(fd: number, program: BpfProgram): void {
-  check(addon.attachFilter(fd, constants.SOL_SOCKET, constants.SO_ATTACH_FILTER, encodeBpf(program)), 'setsockopt', {
-    detail: 'SO_ATTACH_FILTER',
-  })
+export function attachFilter(target: OptionTarget, program: BpfProgram): void {
+  attachProgram(target, constants.SOL_SOCKET, constants.SO_ATTACH_FILTER, 'SO_ATTACH_FILTER', program)
 }
 
 /** SO_DETACH_FILTER (ENOENT when none is attached, EPERM once locked). */
-export function detachFilterFd(fd: number): void {
-  check(addon.setsockopt(fd, constants.SOL_SOCKET, constants.SO_DETACH_FILTER, 0), 'setsockopt', { detail: 'SO_DETACH_FILTER' })
+export function detachFilter(target: OptionTarget): void {
+  setRawOption(targetFd(target, 'detachFilter'), constants.SOL_SOCKET, constants.SO_DETACH_FILTER, 0, 'SO_DETACH_FILTER')
 }
 
 /** SO_LOCK_FILTER: the attached filter can no longer be replaced or detached (EPERM). */
-export function lockFilterFd(fd: number): void {
-  check(addon.setsockopt(fd, constants.SOL_SOCKET, constants.SO_LOCK_FILTER, 1), 'setsockopt', { detail: 'SO_LOCK_FILTER' })
+export function lockFilter(target: OptionTarget): void {
+  setRawOption(targetFd(target, 'lockFilter'), constants.SOL_SOCKET, constants.SO_LOCK_FILTER, 1, 'SO_LOCK_FILTER')
 }

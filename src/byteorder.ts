@@ -1,7 +1,7 @@
 // Host/network byte order conversion. Network order is big-endian; on a
 // big-endian host every conversion is the identity.
-import os from 'node:os'
 import { invalidArgType, outOfRange } from './errors.js'
+import { LITTLE_ENDIAN } from './platform.js'
 
 function checkUint(value: unknown, max: number): number {
   if (typeof value !== 'number') throw invalidArgType('value', 'of type number', value)
@@ -24,7 +24,7 @@ export function byteOrderFor(littleEndian: boolean) {
   }
 }
 
-const native = byteOrderFor(os.endianness() === 'LE')
+const native = byteOrderFor(LITTLE_ENDIAN)
 
 /**
  * Host to network order, 16 bits. Throws a RangeError unless `value` is an

@@ -2,14 +2,18 @@
 // and the BSD-style socket(family, type, protocol).
 import fs from 'node:fs'
 import { constants } from './constants.js'
+import { htons } from './byteorder.js'
 import { check, invalidArgValue, systemError } from './errors.js'
 import type { RecvMemoryOptions } from './datagram-io.js'
 import { addon } from './native.js'
 import type { SocketKind } from './option-table.js'
-import { getsockoptFd, setOptionFd } from './options.js'
-import { kindInfo, kindOf, withPacketType, type KindInfo } from './socket-kind.js'
+import { getRawOption, setOption } from './options.js'
+import { baseType, kindInfo, kindOf, withPacketType, type KindInfo } from './socket-kind.js'
 import { Socket } from './socket.js'
 import { validateBoolean, validateInteger, validateObject } from './validate.js'
+
+/** Receive memory a socket may ask for at most: 1024 datagrams of 1 MiB. */
+const MAX_MESSAGE_SIZE = 1 << 20
 
 /** Options of `createSocket()`: the socket's kind and the options applied before bind. */
 export interface CreateSocketOptions {
@@ -79,9 +83,16 @@ function privilegeHint(info: KindInfo): string | undefined {
   return undefined
 }
 
-function openSocket(info: KindInfo, memory?: RecvMemoryOptions): Socket {
-  // AF_PACKET takes its protocol in network byte order (man 7 packet).
-  const protocol = info.domain === constants.AF_PACKET ? ((info.protocol & 0xff) << 8) | (info.protocol >>> 8) : info.protocol
+/** recvBatchSize / recvMessageSize, validated in one place (defaults 64 and 65535). */
+function recvMemory(options: { recvBatchSize?: unknown; recvMessageSize?: unknown }): RecvMemoryOptions {
+  return {
+    batchSize: validateInteger(options.recvBatchSize ?? 64, 'options.recvBatchSize', 1, addon.limits.maxBatch),
+    messageSize: validateInteger(options.recvMessageSize ?? 65535, 'options.recvMessageSize', 1, MAX_MESSAGE_SIZE),
+  }
+}
+
+/** Opens a socket; `protocol` is what socket(2) gets (network order for AF_PACKET, man 7 packet). */
+function openSocket(info: KindInfo, protocol: number, memory: RecvMemoryOptions): Socket {
   const fd = addon.open(info.domain, info.type, protocol)
   if (fd < 0) {
     const err = systemError(fd, 'socket')
@@ -94,11 +105,11 @@ function openSocket(info: KindInfo, memory?: RecvMemoryOptions): Socket {
 function adoptSocket(fdValue: unknown, type: unknown, ownedValue: unknown, memory: RecvMemoryOptions): Socket {
   const owned = ownedValue === undefined ? true : validateBoolean(ownedValue, 'options.owned')
   const fd = validateInteger(fdValue, 'options.fd', 0, 2 ** 31 - 1)
-  const read = (name: string): number => getsockoptFd(fd, constants.SOL_SOCKET, constants[name], 'int') as number
+  const read = (name: string): number => getRawOption(fd, constants.SOL_SOCKET, constants[name])
   const domain = read('SO_DOMAIN') // also proves fd is a socket (ENOTSOCK otherwise)
   const sockType = read('SO_TYPE')
   const protocol = read('SO_PROTOCOL')
-  const kind = kindOf(domain, sockType)
+  const kind = kindOf(domain, sockType, protocol)
   if (type !== undefined && type !== kind) {
     throw invalidArgValue('type', `does not match the adopted descriptor, which is a ${kind} socket`, type)
   }
@@ -142,16 +153,16 @@ function optionsToApply(options: CreateSocketOptions): [string, boolean | number
 export function createSocket(options: CreateSocketOptions): Socket {
   validateObject(options, 'options')
   const settings = optionsToApply(options)
-  const memory: RecvMemoryOptions = {
-    batchSize: options.recvBatchSize === undefined ? undefined : validateInteger(options.recvBatchSize, 'options.recvBatchSize', 1, addon.ioLayout.maxBatch),
-    messageSize: options.recvMessageSize === undefined ? undefined : validateInteger(options.recvMessageSize, 'options.recvMessageSize', 1, 1 << 20),
+  const memory = recvMemory(options)
+  let s: Socket
+  if (options.fd !== undefined) s = adoptSocket(options.fd, options.type, options.owned, memory)
+  else {
+    const info = withPacketType(kindInfo(options.type, options.protocol), options.packetType)
+    // AF_PACKET takes its protocol in network byte order (man 7 packet).
+    s = openSocket(info, info.domain === constants.AF_PACKET ? htons(info.protocol) : info.protocol, memory)
   }
-  const s =
-    options.fd !== undefined
-      ? adoptSocket(options.fd, options.type, options.owned, memory)
-      : openSocket(withPacketType(kindInfo(options.type, options.protocol), options.packetType), memory)
   try {
-    for (const [name, value] of settings) setOptionFd(s.fd, name, value)
+    for (const [name, value] of settings) setOption(s.core, name, value)
   } catch (err) {
     if (options.fd === undefined) s.close()
     else s.detach() // not ours to close
@@ -172,8 +183,8 @@ export function socket(family: number, type: number, protocol = 0): Socket {
   validateInteger(family, 'family', 0, 65535)
   validateInteger(type, 'type', 0, 2 ** 31 - 1)
   validateInteger(protocol, 'protocol', 0, 2 ** 31 - 1)
-  // Protocol is passed exactly as given (for AF_PACKET, in network order, as in C).
-  const info: KindInfo = { kind: kindOf(family, type), domain: family, type, protocol }
-  if (info.domain === constants.AF_PACKET) info.protocol = ((protocol & 0xff) << 8) | (protocol >>> 8)
-  return openSocket(info)
+  // Protocol goes to socket(2) exactly as given (for AF_PACKET, in network
+  // order, as in C); `socket.protocol` reports it in host order.
+  const info: KindInfo = { kind: kindOf(family, type, protocol), domain: family, type: baseType(type), protocol: family === constants.AF_PACKET ? htons(protocol & 0xffff) : protocol }
+  return openSocket(info, protocol, recvMemory({}))
 }

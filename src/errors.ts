@@ -3,6 +3,7 @@
 // argument errors (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ...) that
 // validation throws before any system call.
 import util from 'node:util'
+import { addon } from './native.js'
 
 /** A system error as Node shapes them: `code`, `errno` (negative, as in Node), `syscall`. */
 export interface SystemError extends Error {
@@ -28,12 +29,35 @@ export interface SystemErrorContext {
   detail?: string
 }
 
-function errnoName(errno: number): string {
+/** The errno's name ('EADDRINUSE'), 'OK' for 0, or Node's text for an unknown number. */
+export function errnoName(errno: number): string {
+  if (errno === 0) return 'OK'
   try {
     return util.getSystemErrorName(errno)
   } catch {
     return `Unknown system error ${errno}`
   }
+}
+
+/** The bytes passed as `name` were detached (transferred) before the system call could use them. */
+export function bufferDetached(name: string): TypeError & { code: string } {
+  return withCode(new TypeError(`The "${name}" argument is a detached ArrayBuffer (it was transferred)`), 'ERR_BUFFER_DETACHED')
+}
+
+/** The view passed as `name` no longer covers its bytes (its resizable ArrayBuffer shrank). */
+export function bufferOutOfBounds(name: string): RangeError & { code: string } {
+  return withCode(new RangeError(`The "${name}" argument is out of bounds: its resizable ArrayBuffer shrank below the view`), 'ERR_BUFFER_OUT_OF_BOUNDS')
+}
+
+/**
+ * The error for a native call's negative result: a system error for an
+ * errno, or the buffer error when the addon found `name`'s bytes detached or
+ * out of bounds at the moment of the call.
+ */
+export function callError(rc: number, syscall: string, context: SystemErrorContext = {}, name = 'data'): Error {
+  if (rc === addon.ERR_DETACHED) return bufferDetached(name)
+  if (rc === addon.ERR_OUT_OF_BOUNDS) return bufferOutOfBounds(name)
+  return systemError(rc, syscall, context)
 }
 
 /**
@@ -65,7 +89,7 @@ function formatHostPort(address: string, port: number): string {
 
 /** Throws a system error when `rc` is a negative errno; returns `rc` otherwise. */
 export function check(rc: number, syscall: string, context?: SystemErrorContext): number {
-  if (rc < 0) throw systemError(rc, syscall, context)
+  if (rc < 0) throw callError(rc, syscall, context)
   return rc
 }
 

@@ -4,10 +4,10 @@
 // One native recvmsg(MSG_ERRQUEUE) per entry; decoding of the
 // sock_extended_err happens in native/errqueue.cc.
 import os from 'node:os'
-import util from 'node:util'
 import { constants } from './constants.js'
-import { systemError } from './errors.js'
-import { addon, type Bytes, type NativeAddress } from './native.js'
+import { callError, errnoName } from './errors.js'
+import { addon, type Bytes } from './native.js'
+import { decodeSockaddr } from './sockaddr.js'
 
 const EAGAIN = -os.constants.errno.EAGAIN
 const MSG_TRUNC = 0x20
@@ -66,27 +66,6 @@ export interface ErrorQueueMessage {
   timestampNs?: bigint
 }
 
-interface NativeErr {
-  errno: number
-  origin: number
-  type: number
-  code: number
-  info: number
-  data: number
-  offender?: NativeAddress
-}
-
-interface NativeResult {
-  bytes: number
-  size: number
-  flags: number
-  address?: NativeAddress
-  error?: NativeErr
-  ttl?: number
-  tsSec?: number
-  tsNsec?: number
-}
-
 const ORIGINS: [string, ErrorOrigin][] = [
   ['SO_EE_ORIGIN_NONE', 'none'],
   ['SO_EE_ORIGIN_LOCAL', 'local'],
@@ -99,19 +78,18 @@ const ORIGINS: [string, ErrorOrigin][] = [
 const originNames = new Map<number, ErrorOrigin>()
 for (const [c, name] of ORIGINS) if (constants[c] !== undefined && !originNames.has(constants[c])) originNames.set(constants[c], name)
 
-function errnoName(errno: number): string {
-  if (errno === 0) return 'OK'
-  try {
-    return util.getSystemErrorName(errno)
-  } catch {
-    return `Unknown system error ${errno}`
-  }
-}
+const E = addon.errqueueLayout
+const ADDR_STRIDE = addon.limits.addrStride
+const meta = new Int32Array(E.stride)
+const addrs = new Uint8Array(2 * ADDR_STRIDE)
 
-function ipAddress(a: NativeAddress | undefined): ErrorQueueAddress | undefined {
-  if (!a || (a.family !== 'IPv4' && a.family !== 'IPv6')) return undefined
-  const out: ErrorQueueAddress = { address: a.address!, family: a.family, port: a.port ?? 0 }
-  if (a.family === 'IPv6' && a.scopeId) out.scopeId = a.scopeId
+/** An IP address from the error queue's raw sockaddr, or undefined. */
+function ipAddress(at: number, len: number): ErrorQueueAddress | undefined {
+  if (len === 0) return undefined
+  const a = decodeSockaddr(addrs, at, len)
+  if (a.family !== 'IPv4' && a.family !== 'IPv6') return undefined
+  const out: ErrorQueueAddress = { address: a.address, family: a.family, port: a.port }
+  if (a.scopeId) out.scopeId = a.scopeId
   return out
 }
 
@@ -127,32 +105,33 @@ export function readErrorQueueFd(fd: number, buf?: Bytes, offset = 0, length?: n
   const own = buf === undefined
   const target: Bytes = own ? (scratch ??= Buffer.alloc(65536)) : buf
   const len = length ?? target.byteLength - offset
-  const r = addon.readErrorQueue(fd, target, offset, len)
-  if (typeof r === 'number') {
-    if (r === EAGAIN) return null
-    throw systemError(r, 'recvmsg', { detail: 'MSG_ERRQUEUE' })
-  }
-  const base = ArrayBuffer.isView(target)
-    ? Buffer.from(target.buffer, target.byteOffset + offset, r.bytes)
-    : Buffer.from(target, offset, r.bytes)
-  const e = r.error
+  const rc = addon.readErrorQueue(fd, target, offset, len, meta, addrs)
+  if (rc === EAGAIN) return null
+  if (rc < 0) throw callError(rc, 'recvmsg', { detail: 'MSG_ERRQUEUE' }, 'buf')
+  const bytes = meta[E.bytes]
+  const base = ArrayBuffer.isView(target) ? Buffer.from(target.buffer, target.byteOffset + offset, bytes) : Buffer.from(target, offset, bytes)
+  const hasError = meta[E.hasError] !== 0
+  const errno = hasError ? -meta[E.eeErrno] : 0
   const msg: ErrorQueueMessage = {
-    errno: e ? e.errno : 0,
-    errnoName: errnoName(e ? e.errno : 0),
-    origin: e ? (originNames.get(e.origin) ?? e.origin) : 'none',
-    type: e?.type ?? 0,
-    code: e?.code ?? 0,
-    info: e?.info ?? 0,
-    data: e?.data ?? 0,
+    errno,
+    errnoName: errnoName(errno),
+    origin: hasError ? (originNames.get(meta[E.origin]) ?? meta[E.origin]) : 'none',
+    type: meta[E.type],
+    code: meta[E.code],
+    info: meta[E.info] >>> 0,
+    data: meta[E.data] >>> 0,
     payload: own ? Buffer.from(base) : base,
-    size: r.size,
-    truncated: r.size > r.bytes || (r.flags & MSG_TRUNC) !== 0,
+    size: meta[E.size],
+    truncated: meta[E.size] > bytes || (meta[E.flags] & MSG_TRUNC) !== 0,
   }
-  const offender = ipAddress(e?.offender)
+  const offender = ipAddress(ADDR_STRIDE, meta[E.offenderLen])
   if (offender) msg.offender = offender
-  const destination = ipAddress(r.address)
+  const destination = ipAddress(0, meta[E.nameLen])
   if (destination) msg.destination = destination
-  if (r.ttl !== undefined) msg.ttl = r.ttl
-  if (r.tsSec !== undefined && r.tsNsec !== undefined) msg.timestampNs = BigInt(r.tsSec) * 1_000_000_000n + BigInt(r.tsNsec)
+  if (meta[E.ttl] >= 0) msg.ttl = meta[E.ttl]
+  if (meta[E.tsNsec] >= 0) {
+    const sec = (BigInt(meta[E.tsSecHigh] >>> 0) << 32n) | BigInt(meta[E.tsSecLow] >>> 0)
+    msg.timestampNs = sec * 1_000_000_000n + BigInt(meta[E.tsNsec])
+  }
   return msg
 }

@@ -3,6 +3,13 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import { invalidArgType } from './errors.js'
 import { Socket } from './socket.js'
+import { validateInteger } from './validate.js'
+
+/**
+ * Anything that stands for a socket: a file descriptor, a netsock Socket,
+ * or a socket Node created (net.Socket, net.Server, dgram.Socket).
+ */
+export type SocketTarget = number | Socket | net.Socket | net.Server | dgram.Socket
 
 interface HandleLike {
   fd?: number
@@ -45,4 +52,11 @@ export function fdOf(target: net.Socket | net.Server | dgram.Socket | Socket): n
   }
   if (target instanceof dgram.Socket) return fdOfHandle(dgramHandle(target), 'dgram.Socket')
   throw invalidArgType('target', 'a net.Socket, net.Server, dgram.Socket or netsock Socket', target)
+}
+
+/** The descriptor a SocketTarget stands for: a number as it is (checked), anything else through fdOf. */
+export function resolveFd(target: unknown, name = 'target'): number {
+  if (typeof target === 'number') return validateInteger(target, name, 0, 2 ** 31 - 1)
+  if (target instanceof Socket || target instanceof net.Socket || target instanceof net.Server || target instanceof dgram.Socket) return fdOf(target)
+  throw invalidArgType(name, 'a file descriptor, a netsock Socket, or a net.Socket, net.Server or dgram.Socket', target)
 }

@@ -4,8 +4,20 @@ export { checksum } from './checksum.js'
 export { constants } from './constants.js'
 export { createSocket, socket, type CreateSocketOptions } from './create.js'
 export type { SystemError } from './errors.js'
-export { fdOf } from './fdof.js'
-export { optionTable, type Linger, type OptionKind, type OptionSpec, type OptionValue, type SocketKind } from './option-table.js'
+export { fdOf, type SocketTarget } from './fdof.js'
+export {
+  optionTable,
+  type Linger,
+  type OptionKind,
+  type OptionKindValue,
+  type OptionName,
+  type OptionSpec,
+  type OptionValue,
+  type OptionValueOf,
+  type ReadableOptionName,
+  type SettableOptionName,
+  type SocketKind,
+} from './option-table.js'
 export type { SockoptKind, SockoptValue, Timeval } from './options.js'
 export {
   Socket,
@@ -18,8 +30,11 @@ export {
   type RecvIntoResult,
   type RemoteInfo,
   type SendManyEntry,
+  type SocketEventMap,
   type WaitOptions,
 } from './socket.js'
+export { SocketControl } from './socket-control.js'
+export type { SocketAddress } from './sockaddr.js'
 export type { Ancillary } from './recv-batch.js'
 export { encodeBpf, parseBpf, type BpfProgram, type SockFilter } from './bpf.js'
 export type { ErrorOrigin, ErrorQueueAddress, ErrorQueueMessage } from './errqueue.js'

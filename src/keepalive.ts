@@ -1,17 +1,12 @@
 // TCP keepalive and user-timeout tuning for any TCP socket: a file
 // descriptor, a net.Socket, or a netsock Socket. Milliseconds in the API;
 // see `setKeepAlive` for how they map onto the kernel's units (man 7 tcp).
-import net from 'node:net'
-import { constants } from './constants.js'
-import { check, invalidArgType } from './errors.js'
-import { fdOf } from './fdof.js'
-import { addon } from './native.js'
-import { getsockoptFd } from './options.js'
-import { Socket } from './socket.js'
+import { resolveFd, type SocketTarget } from './fdof.js'
+import { getOption, lookupOption, setOption } from './options.js'
 import { validateBoolean, validateInteger, validateObject } from './validate.js'
 
-/** Anything setKeepAlive/getKeepAlive/tcpInfo accept: a file descriptor, a net.Socket, or a netsock Socket. */
-export type TcpTarget = number | net.Socket | Socket
+/** What setKeepAlive/getKeepAlive/tcpInfo accept: a TCP socket as a descriptor, a net.Socket or a netsock Socket. */
+export type TcpTarget = SocketTarget
 
 /** Options of `setKeepAlive()`; every field is optional, and what is left out stays as it is. */
 export interface KeepAliveOptions {
@@ -46,10 +41,12 @@ export interface KeepAliveSettings {
   userTimeoutMs: number
 }
 
-// The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT in include/net/tcp.h).
-const MAX_KEEP_SECONDS = 32767
-const MAX_KEEPCNT = 127
-const INT_MAX = 2 ** 31 - 1
+// The kernel's limits, from the option table (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL,
+// MAX_TCP_KEEPCNT in include/net/tcp.h).
+const MAX_IDLE_SECONDS = lookupOption('TCP_KEEPIDLE').max!
+const MAX_INTERVAL_SECONDS = lookupOption('TCP_KEEPINTVL').max!
+const MAX_KEEPCNT = lookupOption('TCP_KEEPCNT').max!
+const MAX_USER_TIMEOUT = lookupOption('TCP_USER_TIMEOUT').max!
 
 /**
  * Milliseconds to the whole seconds TCP_KEEPIDLE/TCP_KEEPINTVL take: rounded
@@ -66,13 +63,7 @@ export function keepAliveSeconds(ms: number): number {
 
 /** The file descriptor behind a TcpTarget; TypeError for anything else. */
 export function tcpFd(target: TcpTarget, name = 'target'): number {
-  if (typeof target === 'number') return validateInteger(target, name, 0, INT_MAX)
-  if (target instanceof Socket || target instanceof net.Socket) return fdOf(target)
-  throw invalidArgType(name, 'a file descriptor, a net.Socket or a netsock Socket', target)
-}
-
-function set(fd: number, level: number, name: number, value: number, label: string): void {
-  check(addon.setsockopt(fd, level, name, value), 'setsockopt', { detail: label })
+  return resolveFd(target, name)
 }
 
 /**
@@ -92,22 +83,21 @@ function set(fd: number, level: number, name: number, value: number, label: stri
  * sock.on('connect', () => setKeepAlive(sock, { idleMs: 10_000, intervalMs: 2_000, count: 3, userTimeoutMs: 16_000 }))
  */
 export function setKeepAlive(target: TcpTarget, options: KeepAliveOptions): void {
-  const fd = tcpFd(target)
   validateObject(options, 'options')
+  // Every user value is read and checked before the descriptor is looked up.
   const { enable, idleMs, intervalMs, count, userTimeoutMs } = options
   const on = enable === undefined ? (idleMs !== undefined || intervalMs !== undefined || count !== undefined ? true : undefined) : validateBoolean(enable, 'options.enable')
-  const maxMs = MAX_KEEP_SECONDS * 1000
-  if (idleMs !== undefined) validateInteger(idleMs, 'options.idleMs', 1, maxMs)
-  if (intervalMs !== undefined) validateInteger(intervalMs, 'options.intervalMs', 1, maxMs)
+  if (idleMs !== undefined) validateInteger(idleMs, 'options.idleMs', 1, MAX_IDLE_SECONDS * 1000)
+  if (intervalMs !== undefined) validateInteger(intervalMs, 'options.intervalMs', 1, MAX_INTERVAL_SECONDS * 1000)
   if (count !== undefined) validateInteger(count, 'options.count', 1, MAX_KEEPCNT)
-  if (userTimeoutMs !== undefined) validateInteger(userTimeoutMs, 'options.userTimeoutMs', 0, INT_MAX)
-  const tcp = constants.IPPROTO_TCP
+  if (userTimeoutMs !== undefined) validateInteger(userTimeoutMs, 'options.userTimeoutMs', 0, MAX_USER_TIMEOUT)
+  const fd = tcpFd(target)
   // The timers first, so a socket never runs keepalive with the old values.
-  if (idleMs !== undefined) set(fd, tcp, constants.TCP_KEEPIDLE, keepAliveSeconds(idleMs), 'TCP_KEEPIDLE')
-  if (intervalMs !== undefined) set(fd, tcp, constants.TCP_KEEPINTVL, keepAliveSeconds(intervalMs), 'TCP_KEEPINTVL')
-  if (count !== undefined) set(fd, tcp, constants.TCP_KEEPCNT, count, 'TCP_KEEPCNT')
-  if (userTimeoutMs !== undefined) set(fd, tcp, constants.TCP_USER_TIMEOUT, userTimeoutMs, 'TCP_USER_TIMEOUT')
-  if (on !== undefined) set(fd, constants.SOL_SOCKET, constants.SO_KEEPALIVE, on ? 1 : 0, 'SO_KEEPALIVE')
+  if (idleMs !== undefined) setOption(fd, 'TCP_KEEPIDLE', keepAliveSeconds(idleMs))
+  if (intervalMs !== undefined) setOption(fd, 'TCP_KEEPINTVL', keepAliveSeconds(intervalMs))
+  if (count !== undefined) setOption(fd, 'TCP_KEEPCNT', count)
+  if (userTimeoutMs !== undefined) setOption(fd, 'TCP_USER_TIMEOUT', userTimeoutMs)
+  if (on !== undefined) setOption(fd, 'SO_KEEPALIVE', on)
 }
 
 /**
@@ -119,13 +109,11 @@ export function setKeepAlive(target: TcpTarget, options: KeepAliveOptions): void
  */
 export function getKeepAlive(target: TcpTarget): KeepAliveSettings {
   const fd = tcpFd(target)
-  const tcp = constants.IPPROTO_TCP
-  const int = (level: number, name: number) => getsockoptFd(fd, level, name, 'int') as number
   return {
-    enable: int(constants.SOL_SOCKET, constants.SO_KEEPALIVE) !== 0,
-    idleMs: int(tcp, constants.TCP_KEEPIDLE) * 1000,
-    intervalMs: int(tcp, constants.TCP_KEEPINTVL) * 1000,
-    count: int(tcp, constants.TCP_KEEPCNT),
-    userTimeoutMs: int(tcp, constants.TCP_USER_TIMEOUT),
+    enable: getOption(fd, 'SO_KEEPALIVE') as boolean,
+    idleMs: (getOption(fd, 'TCP_KEEPIDLE') as number) * 1000,
+    intervalMs: (getOption(fd, 'TCP_KEEPINTVL') as number) * 1000,
+    count: getOption(fd, 'TCP_KEEPCNT') as number,
+    userTimeoutMs: getOption(fd, 'TCP_USER_TIMEOUT') as number,
   }
 }

@@ -5,11 +5,13 @@
 // source-specific joins use struct ip_mreq_source (IPv4, interface by
 // address) or struct group_source_req (IPv6, and IPv4 with an index).
 import net from 'node:net'
-import os from 'node:os'
 import { constant, constants } from './constants.js'
-import { check, invalidArgType, invalidArgValue, socketClosed, wrongSocketType } from './errors.js'
-import { addon } from './native.js'
-import type { Socket } from './socket.js'
+import { invalidArgType, invalidArgValue } from './errors.js'
+import { interfaceIndex } from './interfaces.js'
+import { optionForFamily, setOption as setTypedOption, setRawOption } from './options.js'
+import { LONG_BYTES, readHostU32, writeHostU32 } from './platform.js'
+import type { SocketCore } from './socket-core.js'
+import { encodeSockaddr } from './sockaddr.js'
 import { validateBoolean, validateInteger } from './validate.js'
 
 /**
@@ -20,29 +22,19 @@ import { validateBoolean, validateInteger } from './validate.js'
  */
 export type MulticastInterface = string | number
 
-const LITTLE_ENDIAN = os.endianness() === 'LE'
-const ENODEV = -os.constants.errno.ENODEV
 // struct sockaddr_storage is aligned like unsigned long, so group_source_req
 // pads its leading uint32 interface to 8 bytes on 64-bit systems: 264 bytes on
 // x86_64 (gsr_group at 8, gsr_source at 136), 260 on 32-bit ones.
-const LONG_BYTES = ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el'].includes(process.arch) ? 8 : 4
 const SOCKADDR_STORAGE_BYTES = 128
 const GSR_GROUP = LONG_BYTES
 const GSR_SOURCE = GSR_GROUP + SOCKADDR_STORAGE_BYTES
 const GSR_BYTES = GSR_SOURCE + SOCKADDR_STORAGE_BYTES
 
-/** The IP family of a datagram or raw socket that is still open. */
-function familyOf(socket: Socket, operation: string): { fd: number; family: 4 | 6 } {
-  if (socket.closed) throw socketClosed(operation)
-  const family = socket.domain === constants.AF_INET ? 4 : socket.domain === constants.AF_INET6 ? 6 : 0
-  if (family === 0 || socket.socketType === constants.SOCK_STREAM) throw wrongSocketType(operation, socket.type)
-  return { fd: socket.fd, family }
-}
-
 /** A sockaddr_in / sockaddr_in6 for `address` (port 0), written by the addon's inet_pton. */
 function sockaddrOf(family: 4 | 6, address: string): Buffer {
+  const sa = encodeSockaddr(family === 4 ? constants.AF_INET : constants.AF_INET6, address, 0)
   const out = Buffer.alloc(32)
-  check(addon.encodeSockaddr(family === 4 ? constants.AF_INET : constants.AF_INET6, address, 0, out), 'inet_pton', { address })
+  out.set(sa)
   return out
 }
 
@@ -87,20 +79,19 @@ function resolveInterface(value: unknown, name: string, family: 4 | 6): { index:
   if (kind !== 0) {
     throw invalidArgValue(name, family === 4 ? 'must be an IPv4 address, an interface index or a name' : 'must be an interface index or name on an IPv6 socket', value)
   }
-  return { index: check(addon.ifNameToIndex(value), 'if_nametoindex', { address: value }) }
+  return { index: interfaceIndex(value, name) }
 }
 
 /** The interface of an IPv6 call: the argument, else the group's zone, else 0. */
 function interfaceIndex6(iface: unknown, group: string): number {
   if (iface !== undefined) return resolveInterface(iface, 'iface', 6).index
   if (!group.includes('%')) return 0
-  const sa = sockaddrOf(6, group)
-  return LITTLE_ENDIAN ? sa.readUInt32LE(24) : sa.readUInt32BE(24)
+  return readHostU32(sockaddrOf(6, group), 24)
 }
 
-function setOption(fd: number, level: number, optname: string, value: Buffer | number, hint?: string): void {
-  const rc = addon.setsockopt(fd, level, constant(optname), value)
-  check(rc, 'setsockopt', { detail: optname, hint: rc === ENODEV ? hint : undefined })
+/** A membership setsockopt: the struct is built here; ENODEV gets a hint. */
+function setOption(fd: number, level: number, optname: string, value: Buffer, hint?: string): void {
+  setRawOption(fd, level, constant(optname), value, optname, (code) => (code === 'ENODEV' && hint ? { hint } : undefined))
 }
 
 const NO_ROUTE_HINT = 'no interface for the group: pass the interface (address, index or name) as the last argument'
@@ -109,17 +100,12 @@ const NO_ROUTE_HINT = 'no interface for the group: pass the interface (address, 
 function putSockaddr(out: Buffer, at: number, family: 4 | 6, address: string): void {
   const sa = sockaddrOf(family, address)
   sa.copy(out, at, 0, family === 4 ? 16 : 28)
-  if (family === 6) out.writeUInt32LE(0, at + 24) // the interface travels in gsr_interface
+  if (family === 6) writeHostU32(out, 0, at + 24) // the interface travels in gsr_interface
 }
 
-function writeU32(out: Buffer, value: number, at: number): void {
-  if (LITTLE_ENDIAN) out.writeUInt32LE(value, at)
-  else out.writeUInt32BE(value, at)
-}
-
-function membership(socket: Socket, join: boolean, groupArg: unknown, iface: unknown): void {
+function membership(socket: SocketCore, join: boolean, groupArg: unknown, iface: unknown): void {
   const operation = join ? 'addMembership' : 'dropMembership'
-  const { fd, family } = familyOf(socket, operation)
+  const { fd, family } = socket.datagram(operation)
   const group = validateGroup(groupArg, 'group', family)
   if (family === 4) {
     // struct ip_mreqn { in_addr imr_multiaddr; in_addr imr_address; int imr_ifindex }
@@ -128,7 +114,7 @@ function membership(socket: Socket, join: boolean, groupArg: unknown, iface: unk
     if (iface !== undefined) {
       const { index, address } = resolveInterface(iface, 'iface', 4)
       if (address) addressBytes(4, address).copy(mreq, 4)
-      writeU32(mreq, index, 8)
+      writeHostU32(mreq, index, 8)
     }
     setOption(fd, constants.IPPROTO_IP, join ? 'IP_ADD_MEMBERSHIP' : 'IP_DROP_MEMBERSHIP', mreq, NO_ROUTE_HINT)
     return
@@ -136,7 +122,7 @@ function membership(socket: Socket, join: boolean, groupArg: unknown, iface: unk
   // struct ipv6_mreq { in6_addr ipv6mr_multiaddr; unsigned ipv6mr_interface }
   const mreq = Buffer.alloc(20)
   addressBytes(6, group.split('%')[0]).copy(mreq, 0)
-  writeU32(mreq, interfaceIndex6(iface, group), 16)
+  writeHostU32(mreq, interfaceIndex6(iface, group), 16)
   setOption(fd, constants.IPPROTO_IPV6, join ? 'IPV6_ADD_MEMBERSHIP' : 'IPV6_DROP_MEMBERSHIP', mreq, NO_ROUTE_HINT)
 }
 
@@ -145,18 +131,18 @@ function membership(socket: Socket, join: boolean, groupArg: unknown, iface: unk
  * interface: for IPv4 an address, index or name; for IPv6 an index or name
  * (or the group's zone, `ff02::1%eth0`).
  */
-export function addMembership(socket: Socket, group: string, iface?: MulticastInterface): void {
+export function addMembership(socket: SocketCore, group: string, iface?: MulticastInterface): void {
   membership(socket, true, group, iface)
 }
 
 /** Leaves a group joined with addMembership (same group and interface). */
-export function dropMembership(socket: Socket, group: string, iface?: MulticastInterface): void {
+export function dropMembership(socket: SocketCore, group: string, iface?: MulticastInterface): void {
   membership(socket, false, group, iface)
 }
 
-function sourceMembership(socket: Socket, join: boolean, sourceArg: unknown, groupArg: unknown, iface: unknown): void {
+function sourceMembership(socket: SocketCore, join: boolean, sourceArg: unknown, groupArg: unknown, iface: unknown): void {
   const operation = join ? 'addSourceMembership' : 'dropSourceMembership'
-  const { fd, family } = familyOf(socket, operation)
+  const { fd, family } = socket.datagram(operation)
   const source = validateSource(sourceArg, 'source', family)
   const group = validateGroup(groupArg, 'group', family)
   const level = family === 4 ? constants.IPPROTO_IP : constants.IPPROTO_IPV6
@@ -178,7 +164,7 @@ function sourceMembership(socket: Socket, join: boolean, sourceArg: unknown, gro
   }
   // struct group_source_req { uint32_t gsr_interface; (pad); sockaddr_storage gsr_group; sockaddr_storage gsr_source }
   const gsr = Buffer.alloc(GSR_BYTES)
-  writeU32(gsr, index, 0)
+  writeHostU32(gsr, index, 0)
   putSockaddr(gsr, GSR_GROUP, family, group.split('%')[0])
   putSockaddr(gsr, GSR_SOURCE, family, source)
   setOption(fd, level, join ? 'MCAST_JOIN_SOURCE_GROUP' : 'MCAST_LEAVE_SOURCE_GROUP', gsr, NO_ROUTE_HINT)
@@ -189,29 +175,26 @@ function sourceMembership(socket: Socket, join: boolean, sourceArg: unknown, gro
  * multicast, RFC 4607): IP_ADD_SOURCE_MEMBERSHIP, or MCAST_JOIN_SOURCE_GROUP
  * for IPv6 and for an IPv4 interface given by index or name.
  */
-export function addSourceMembership(socket: Socket, source: string, group: string, iface?: MulticastInterface): void {
+export function addSourceMembership(socket: SocketCore, source: string, group: string, iface?: MulticastInterface): void {
   sourceMembership(socket, true, source, group, iface)
 }
 
 /** Leaves a source-specific membership (same source, group and interface). */
-export function dropSourceMembership(socket: Socket, source: string, group: string, iface?: MulticastInterface): void {
+export function dropSourceMembership(socket: SocketCore, source: string, group: string, iface?: MulticastInterface): void {
   sourceMembership(socket, false, source, group, iface)
 }
 
-/** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS: 0 keeps multicast on this host, 1 (the default) on the link. */
-export function setMulticastTTL(socket: Socket, ttl: number): void {
-  const { fd, family } = familyOf(socket, 'setMulticastTTL')
+/** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS: 1 (the default) keeps multicast on the link. */
+export function setMulticastTTL(socket: SocketCore, ttl: number): void {
+  const { family } = socket.datagram('setMulticastTTL')
   validateInteger(ttl, 'ttl', 0, 255)
-  if (family === 4) setOption(fd, constants.IPPROTO_IP, 'IP_MULTICAST_TTL', ttl)
-  else setOption(fd, constants.IPPROTO_IPV6, 'IPV6_MULTICAST_HOPS', ttl)
+  setTypedOption(socket, optionForFamily('IP_MULTICAST_TTL', family).name, ttl)
 }
 
 /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP: whether this socket's multicast also reaches listeners on this host. */
-export function setMulticastLoopback(socket: Socket, flag: boolean): void {
-  const { fd, family } = familyOf(socket, 'setMulticastLoopback')
-  const on = validateBoolean(flag, 'flag') ? 1 : 0
-  if (family === 4) setOption(fd, constants.IPPROTO_IP, 'IP_MULTICAST_LOOP', on)
-  else setOption(fd, constants.IPPROTO_IPV6, 'IPV6_MULTICAST_LOOP', on)
+export function setMulticastLoopback(socket: SocketCore, flag: boolean): void {
+  const { family } = socket.datagram('setMulticastLoopback')
+  setTypedOption(socket, optionForFamily('IP_MULTICAST_LOOP', family).name, validateBoolean(flag, 'flag'))
 }
 
 /**
@@ -219,15 +202,16 @@ export function setMulticastLoopback(socket: Socket, flag: boolean): void {
  * for IPv4 an address, index or name (struct ip_mreqn); for IPv6 an index or
  * name. '0.0.0.0' or 0 returns the choice to routing.
  */
-export function setMulticastInterface(socket: Socket, iface: MulticastInterface): void {
-  const { fd, family } = familyOf(socket, 'setMulticastInterface')
+export function setMulticastInterface(socket: SocketCore, iface: MulticastInterface): void {
+  const { fd, family } = socket.datagram('setMulticastInterface')
   const { index, address } = resolveInterface(iface, 'iface', family)
+  const mreq = Buffer.alloc(family === 6 ? 4 : 12)
   if (family === 6) {
-    setOption(fd, constants.IPPROTO_IPV6, 'IPV6_MULTICAST_IF', index)
+    writeHostU32(mreq, index, 0)
+    setOption(fd, constants.IPPROTO_IPV6, 'IPV6_MULTICAST_IF', mreq)
     return
   }
-  const mreq = Buffer.alloc(12)
   if (address) addressBytes(4, address).copy(mreq, 4)
-  writeU32(mreq, index, 8)
+  writeHostU32(mreq, index, 8)
   setOption(fd, constants.IPPROTO_IP, 'IP_MULTICAST_IF', mreq)
 }

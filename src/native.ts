@@ -23,45 +23,36 @@ export type Bytes = ArrayBufferView | ArrayBuffer
 
 /** One uv_poll_t on the calling environment's loop. */
 export interface NativePoller {
+  /** uv_poll_init_socket: 0 or -errno. */
   open(fd: number): number
-  /** events: UV_READABLE | UV_WRITABLE */
+  /** uv_poll_start with UV_READABLE | UV_WRITABLE | UV_PRIORITIZED: 0 or -errno. */
   start(events: number): number
-  stop(): void
+  /** uv_close; the poller cannot be used again. */
   close(): void
   ref(): void
   unref(): void
 }
 
-export interface NativeAddress {
-  family: 'IPv4' | 'IPv6' | 'packet' | 'unix' | number
-  address?: string
-  port?: number
-  flowinfo?: number
-  scopeId?: number
-  ifindex?: number
-  protocol?: number
-  hatype?: number
-  pkttype?: number
-  path?: string
-}
+/** Int32 fields per received datagram, in the order native/layout.h lists them (NETSOCK_RECV_META). */
+export const RECV_FIELDS = ['length', 'addrLen', 'segment', 'ttl', 'tos', 'ifindex', 'tsSecLow', 'tsSecHigh', 'tsNsec', 'dropped', 'dstFamily', 'dst'] as const
+/** Int32 fields per error-queue entry (NETSOCK_ERRQUEUE_META in native/layout.h). */
+export const ERRQUEUE_FIELDS = ['bytes', 'size', 'flags', 'nameLen', 'hasError', 'eeErrno', 'origin', 'type', 'code', 'info', 'data', 'offenderLen', 'ttl', 'tsSecLow', 'tsSecHigh', 'tsNsec'] as const
 
-export interface IoLayout {
+/** Field name -> Int32 index, and `stride`: Int32s per entry. */
+export type Layout<F extends string> = Readonly<Record<F | 'stride', number>>
+
+/** Sizes native code works with (native/layout.h). */
+export interface Limits {
+  /** Datagrams one batched call handles (UIO_MAXIOV). */
   maxBatch: number
-  metaStride: number
+  /** Bytes per sockaddr slot in address arrays. */
   addrStride: number
-  length: number
-  flags: number
-  addrLen: number
-  segment: number
-  ttl: number
-  tos: number
-  ifindex: number
-  tsSecLow: number
-  tsSecHigh: number
-  tsNsec: number
-  dropped: number
-  dstFamily: number
-  dst: number
+  /** Largest UDP payload over IPv4, and so the largest datagram and GSO send. */
+  maxUdpPayload: number
+  /** Segments one GSO send may carry (UDP_MAX_SEGMENTS). */
+  maxGsoSegments: number
+  /** sizeof(long): 8 on 64-bit Linux, 4 on 32-bit (struct timeval, group_source_req). */
+  longBytes: number
 }
 
 export interface Addon {
@@ -78,8 +69,10 @@ export interface Addon {
   listen(fd: number, backlog: number): number
   accept(fd: number): number
   shutdown(fd: number, how: number): number
-  getsockname(fd: number): NativeAddress | number
-  getpeername(fd: number): NativeAddress | number
+  /** Writes the local sockaddr into `out`: its byte length, or -errno. */
+  getsockname(fd: number, out: Uint8Array): number
+  /** Writes the peer's sockaddr into `out`: its byte length, or -errno. */
+  getpeername(fd: number, out: Uint8Array): number
   ifNameToIndex(name: string): number
   setsockopt(fd: number, level: number, name: number, value: number | Bytes): number
   /** Writes the option into `out`; returns the byte length or -errno. */
@@ -91,27 +84,12 @@ export interface Addon {
    */
   attachFilter(fd: number, level: number, optname: number, program: Bytes): number
   /**
-   * recvmsg(MSG_ERRQUEUE) of one queued error; its quoted packet lands in
-   * data[offset, offset + length). -errno (-EAGAIN: queue empty) or the
-   * decoded entry (see src/errqueue.ts).
+   * recvmsg(MSG_ERRQUEUE) of one queued error: its quoted packet lands in
+   * data[offset, offset + length), its fields in `meta` (errqueueLayout) and
+   * the addresses it names in `addrs` (msg_name, then the offender, each
+   * `limits.addrStride` bytes). 1, or -errno (-EAGAIN: queue empty).
    */
-  readErrorQueue(
-    fd: number,
-    data: Bytes,
-    offset: number,
-    length: number,
-  ):
-    | number
-    | {
-        bytes: number
-        size: number
-        flags: number
-        address?: NativeAddress
-        error?: { errno: number; origin: number; type: number; code: number; info: number; data: number; offender?: NativeAddress }
-        ttl?: number
-        tsSec?: number
-        tsNsec?: number
-      }
+  readErrorQueue(fd: number, data: Bytes, offset: number, length: number, meta: Int32Array, addrs: Uint8Array): number
   /** RFC 1071 checksum of `data` with a partial sum `initial`. */
   checksum(data: Bytes, initial: number): number
   /** Writes a struct sockaddr for (family, address, port) into out; returns its length. */
@@ -120,20 +98,35 @@ export interface Addon {
   send(fd: number, data: Bytes, offset: number, length: number, addr: Uint8Array | undefined): number
   /** sendmmsg over datas[start, start + count): datagrams sent. */
   sendMany(fd: number, datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, start: number, count: number): number
-  /** One GSO sendmsg (gso true) or one sendmmsg of segment-sized pieces: bytes sent. */
-  sendSegments(fd: number, data: Bytes, offset: number, length: number, segment: number, addr: Uint8Array | undefined, gso: boolean): number
-  /** recvmmsg of up to max datagrams into data (slot bytes each), meta and addrs: datagrams received. */
-  recv(fd: number, data: Uint8Array, slot: number, max: number, meta: Int32Array, addrs: Uint8Array): number
+  /** One GSO sendmsg (gso 1) or one sendmmsg of segment-sized pieces (gso 0): bytes sent. */
+  sendSegments(fd: number, data: Bytes, offset: number, length: number, segment: number, addr: Uint8Array | undefined, gso: number): number
+  /** recvmmsg of up to max datagrams into data (slot bytes each), meta (recvLayout) and addrs: datagrams received. */
+  recvMany(fd: number, data: Uint8Array, slot: number, max: number, meta: Int32Array, addrs: Uint8Array): number
   /** recvmsg of one datagram into data[offset, offset + length): 1. */
   recvInto(fd: number, data: Bytes, offset: number, length: number, meta: Int32Array, addr: Uint8Array): number
-  /** Layout of the receive metadata (field indexes) shared with native/io.h. */
-  ioLayout: IoLayout
+  /** Where each field of a received datagram's metadata sits. */
+  recvLayout: Layout<(typeof RECV_FIELDS)[number]>
+  /** Where each field of an error-queue entry's metadata sits. */
+  errqueueLayout: Layout<(typeof ERRQUEUE_FIELDS)[number]>
+  limits: Limits
+  /** Result for bytes that were detached before the call (never an errno). */
+  ERR_DETACHED: number
+  /** Result for a range no longer inside its bytes (a resizable buffer shrank). */
+  ERR_OUT_OF_BOUNDS: number
   constants: Record<string, number>
   Poller: new (callback: (status: number, events: number) => void) => NativePoller
   UV_READABLE: number
   UV_WRITABLE: number
   /** POLLPRI; a poll started with only this still reports POLLERR (the error queue). */
   UV_PRIORITIZED: number
+}
+
+/** Fails loudly when the addon and src/ disagree about a layout (a stale build). */
+function checkLayout(name: string, layout: Record<string, number> | undefined, fields: readonly string[]): void {
+  const missing = fields.filter((f) => typeof layout?.[f] !== 'number')
+  if (missing.length > 0 || typeof layout?.stride !== 'number') {
+    throw new Error(`netsock: the native addon's ${name} lacks ${missing.join(', ') || 'stride'}; rebuild it (npm rebuild netsock)`)
+  }
 }
 
 function load(): Addon {
@@ -145,3 +138,5 @@ function load(): Addon {
 }
 
 export const addon: Addon = load()
+checkLayout('recvLayout', addon.recvLayout, RECV_FIELDS)
+checkLayout('errqueueLayout', addon.errqueueLayout, ERRQUEUE_FIELDS)

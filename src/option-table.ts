@@ -43,6 +43,11 @@ export interface OptionSpec {
   readonly sockets: readonly SocketKind[]
   /** Capability needed to set it (beyond the defaults), when one is. */
   readonly privilege?: 'CAP_NET_ADMIN' | 'CAP_NET_RAW'
+  /**
+   * The IPv6 option that does the same on an IPv6 socket (IP_TTL ->
+   * IPV6_UNICAST_HOPS): how netsock picks the option for a socket's family.
+   */
+  readonly ipv6?: string
   /** An example value, used in the docs and the set-then-read-back tests. */
   readonly example: OptionValue
   /** One line of documentation; the man page says the rest. */
@@ -67,15 +72,19 @@ const ANY: SocketKind[] = [...IP, 'packet']
 const TCP: SocketKind[] = ['tcp4', 'tcp6']
 const UDP: SocketKind[] = ['udp4', 'udp6']
 const V4: SocketKind[] = ['udp4', 'tcp4', 'raw4']
+// IPv4-level options also act on the IPv4 (v4-mapped) traffic of dual-stack
+// IPv6 UDP and TCP sockets; raw IPv6 sockets refuse them (man 7 ipv6).
+const V4_DUAL: SocketKind[] = [...V4, 'udp6', 'tcp6']
+const V4_DGRAM_DUAL: SocketKind[] = ['udp4', 'raw4', 'udp6']
 const V6: SocketKind[] = ['udp6', 'tcp6', 'raw6']
 const INT_MAX = 2 ** 31 - 1
 
 type Row = Omit<OptionSpec, 'name' | 'level' | 'optname' | 'levelName' | 'man'> & { man?: string }
 
-const SOCKET: Record<string, Row> = {
+const SOCKET = {
   SO_REUSEADDR: { kind: 'bool', sockets: IP, example: true, doc: 'Allow bind to reuse a local address (TIME_WAIT, or any address for UDP).' },
   SO_REUSEPORT: { kind: 'bool', sockets: IP, example: true, doc: 'Let several sockets bind the same address and port; the kernel spreads traffic across them.' },
-  SO_BROADCAST: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Permit sending to broadcast addresses.' },
+  SO_BROADCAST: { kind: 'bool', sockets: V4_DGRAM_DUAL, example: true, doc: 'Permit sending to broadcast addresses (IPv4, and v4-mapped on dual-stack udp6).' },
   SO_KEEPALIVE: { kind: 'bool', sockets: TCP, example: true, doc: 'Send TCP keepalive probes on an idle connection.' },
   SO_RCVBUF: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, example: 65536, doc: 'Receive buffer size; the kernel doubles the value for bookkeeping and caps it at net.core.rmem_max.' },
   SO_SNDBUF: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, example: 65536, doc: 'Send buffer size; doubled by the kernel, capped at net.core.wmem_max.' },
@@ -97,9 +106,9 @@ const SOCKET: Record<string, Row> = {
   SO_ZEROCOPY: { kind: 'bool', sockets: ['tcp4', 'tcp6', 'udp4', 'udp6'], example: true, doc: 'Allow MSG_ZEROCOPY sends (completion notices arrive on the error queue).' },
   SO_INCOMING_CPU: { kind: 'int', min: -1, max: INT_MAX, sockets: ANY, example: 0, doc: 'The CPU that processes this socket\'s packets; a hint for SO_REUSEPORT groups.' },
   SO_BUSY_POLL: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, privilege: 'CAP_NET_ADMIN', example: 50, doc: 'Microseconds to busy-poll the device on a blocking receive.' },
-}
+} satisfies Record<string, Row>
 
-const TCP_ROWS: Record<string, Row> = {
+const TCP_ROWS = {
   TCP_NODELAY: { kind: 'bool', sockets: TCP, example: true, doc: 'Send segments as soon as possible (disable Nagle).' },
   TCP_KEEPIDLE: { kind: 'int', min: 1, max: 32767, sockets: TCP, example: 30, doc: 'Seconds of idle before the first keepalive probe.' },
   TCP_KEEPINTVL: { kind: 'int', min: 1, max: 32767, sockets: TCP, example: 5, doc: 'Seconds between keepalive probes.' },
@@ -111,37 +120,66 @@ const TCP_ROWS: Record<string, Row> = {
   TCP_FASTOPEN: { kind: 'int', min: 0, max: INT_MAX, sockets: TCP, example: 16, doc: 'On a listener: queue length for TCP Fast Open connections.' },
   TCP_DEFER_ACCEPT: { kind: 'int', min: 0, max: INT_MAX, sockets: TCP, example: 5, doc: 'Seconds a listener waits for data before accepting; the kernel rounds to its retransmission schedule.' },
   TCP_NOTSENT_LOWAT: { kind: 'int', min: 0, max: INT_MAX, sockets: TCP, example: 16384, doc: 'Unsent bytes above which the socket stops reporting writable.' },
-}
+} satisfies Record<string, Row>
 
-const IP_ROWS: Record<string, Row> = {
-  IP_TTL: { kind: 'int', min: 1, max: 255, sockets: V4, example: 17, doc: 'Time to live of unicast packets sent.' },
-  IP_TOS: { kind: 'int', min: 0, max: 255, sockets: V4, example: 0x10, doc: 'Type of service / DSCP+ECN byte of packets sent.' },
-  IP_RECVTTL: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Attach each datagram\'s TTL.' },
-  IP_RECVTOS: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Attach each datagram\'s TOS byte (and ECN bits).' },
-  IP_PKTINFO: { kind: 'bool', sockets: ['udp4', 'raw4'], example: true, doc: 'Attach destination address and interface index.' },
-  IP_RECVERR: { kind: 'bool', sockets: ['udp4', 'raw4', 'tcp4'], example: true, doc: 'Queue extended errors (ICMP and local) on the error queue.' },
-  IP_MTU_DISCOVER: { kind: 'int', min: 0, max: 5, sockets: V4, example: 2, doc: 'Path MTU discovery mode (IP_PMTUDISC_DONT/WANT/DO/PROBE/INTERFACE/OMIT).' },
+const IP_ROWS = {
+  IP_TTL: { ipv6: 'IPV6_UNICAST_HOPS', kind: 'int', min: 1, max: 255, sockets: V4_DUAL, example: 17, doc: 'Time to live of unicast packets sent.' },
+  IP_TOS: { ipv6: 'IPV6_TCLASS', kind: 'int', min: 0, max: 255, sockets: V4_DUAL, example: 0x10, doc: 'Type of service / DSCP+ECN byte of packets sent.' },
+  IP_RECVTTL: { ipv6: 'IPV6_RECVHOPLIMIT', kind: 'bool', sockets: V4_DGRAM_DUAL, example: true, doc: 'Attach each datagram\'s TTL.' },
+  IP_RECVTOS: { ipv6: 'IPV6_RECVTCLASS', kind: 'bool', sockets: V4_DGRAM_DUAL, example: true, doc: 'Attach each datagram\'s TOS byte (and ECN bits).' },
+  IP_PKTINFO: { ipv6: 'IPV6_RECVPKTINFO', kind: 'bool', sockets: V4_DGRAM_DUAL, example: true, doc: 'Attach destination address and interface index.' },
+  IP_RECVERR: { ipv6: 'IPV6_RECVERR', kind: 'bool', sockets: V4_DUAL, example: true, doc: 'Queue extended errors (ICMP and local) on the error queue.' },
+  IP_MTU_DISCOVER: { ipv6: 'IPV6_MTU_DISCOVER', kind: 'int', min: 0, max: 5, sockets: V4_DUAL, example: 2, doc: 'Path MTU discovery mode (IP_PMTUDISC_DONT/WANT/DO/PROBE/INTERFACE/OMIT).' },
   IP_HDRINCL: { kind: 'bool', sockets: ['raw4'], privilege: 'CAP_NET_RAW', example: true, doc: 'Data sent includes the IPv4 header.' },
-  IP_MULTICAST_TTL: { kind: 'int', min: 0, max: 255, sockets: ['udp4', 'raw4'], example: 4, doc: 'TTL of multicast packets sent.' },
-  IP_MULTICAST_LOOP: { kind: 'bool', sockets: ['udp4', 'raw4'], example: false, doc: 'Loop multicast sent back to local listeners.' },
-  IP_MULTICAST_IF: { kind: 'in_addr', sockets: ['udp4', 'raw4'], example: '127.0.0.1', doc: 'Local address of the interface that sends multicast.' },
-  IP_FREEBIND: { kind: 'bool', sockets: V4, example: true, doc: 'Allow binding to an address not (yet) configured.' },
-  IP_TRANSPARENT: { kind: 'bool', sockets: V4, privilege: 'CAP_NET_ADMIN', example: true, doc: 'Transparent proxying: bind/receive non-local addresses.' },
-}
+  IP_MULTICAST_TTL: { ipv6: 'IPV6_MULTICAST_HOPS', kind: 'int', min: 0, max: 255, sockets: V4_DGRAM_DUAL, example: 4, doc: 'TTL of multicast packets sent.' },
+  IP_MULTICAST_LOOP: { ipv6: 'IPV6_MULTICAST_LOOP', kind: 'bool', sockets: V4_DGRAM_DUAL, example: false, doc: 'Loop multicast sent back to local listeners.' },
+  IP_MULTICAST_IF: { kind: 'in_addr', sockets: V4_DGRAM_DUAL, example: '127.0.0.1', doc: 'Local address of the interface that sends multicast.' },
+  IP_FREEBIND: { ipv6: 'IPV6_FREEBIND', kind: 'bool', sockets: V4_DUAL, example: true, doc: 'Allow binding to an address not (yet) configured.' },
+  IP_TRANSPARENT: { ipv6: 'IPV6_TRANSPARENT', kind: 'bool', sockets: V4_DUAL, privilege: 'CAP_NET_ADMIN', example: true, doc: 'Transparent proxying: bind/receive non-local addresses.' },
+} satisfies Record<string, Row>
 
-const IPV6_ROWS: Record<string, Row> = {
+const IPV6_ROWS = {
   IPV6_V6ONLY: { kind: 'bool', sockets: ['udp6', 'tcp6'], example: true, doc: 'Only IPv6: do not accept v4-mapped traffic. Set before bind.' },
   IPV6_RECVERR: { kind: 'bool', sockets: ['udp6', 'raw6', 'tcp6'], example: true, doc: 'Queue extended errors (ICMPv6 and local) on the error queue.' },
   IPV6_UNICAST_HOPS: { kind: 'int', min: -1, max: 255, sockets: V6, example: 17, doc: 'Hop limit of unicast packets sent; -1 restores the default.' },
   IPV6_MULTICAST_HOPS: { kind: 'int', min: -1, max: 255, sockets: ['udp6', 'raw6'], example: 4, doc: 'Hop limit of multicast packets sent; -1 restores the default.' },
   IPV6_RECVPKTINFO: { kind: 'bool', sockets: ['udp6', 'raw6'], example: true, doc: 'Attach destination address and interface index.' },
   IPV6_TCLASS: { kind: 'int', min: -1, max: 255, sockets: V6, example: 0x10, doc: 'Traffic class (DSCP+ECN) of packets sent; -1 restores the default.' },
-}
+  IPV6_RECVHOPLIMIT: { kind: 'bool', sockets: ['udp6', 'raw6'], example: true, doc: 'Attach each datagram\'s hop limit.' },
+  IPV6_RECVTCLASS: { kind: 'bool', sockets: ['udp6', 'raw6'], example: true, doc: 'Attach each datagram\'s traffic class (and ECN bits).' },
+  IPV6_MULTICAST_LOOP: { kind: 'bool', sockets: ['udp6', 'raw6'], example: false, doc: 'Loop multicast sent back to local listeners.' },
+  IPV6_MTU_DISCOVER: { kind: 'int', min: 0, max: 5, sockets: V6, example: 2, doc: 'Path MTU discovery mode (IPV6_PMTUDISC_DONT/WANT/DO/PROBE/INTERFACE/OMIT).' },
+  IPV6_FREEBIND: { kind: 'bool', sockets: V6, example: true, doc: 'Allow binding to an address not (yet) configured.' },
+  IPV6_TRANSPARENT: { kind: 'bool', sockets: V6, privilege: 'CAP_NET_ADMIN', example: true, doc: 'Transparent proxying: bind/receive non-local addresses.' },
+} satisfies Record<string, Row>
 
-const UDP_ROWS: Record<string, Row> = {
+const UDP_ROWS = {
   UDP_SEGMENT: { kind: 'int', min: 0, max: 65535, sockets: UDP, example: 1200, doc: 'GSO segment size: one large send leaves as datagrams of this size (0 disables).' },
   UDP_GRO: { kind: 'bool', sockets: UDP, example: true, doc: 'Accept coalesced (GRO) datagrams; the segment size arrives as a control message.' },
-}
+} satisfies Record<string, Row>
+
+type Rows = typeof SOCKET & typeof TCP_ROWS & typeof IP_ROWS & typeof IPV6_ROWS & typeof UDP_ROWS
+
+/** The name of every option in the table, as in the man pages. */
+export type OptionName = keyof Rows
+
+/** The names whose row has `flag: true`. */
+type NamesWith<Flag extends string> = { [N in OptionName]: Rows[N] extends Record<Flag, true> ? N : never }[OptionName]
+
+/** Options that can be set: every name but the read-only ones (SO_TYPE, SO_ERROR, ...). */
+export type SettableOptionName = Exclude<OptionName, NamesWith<'readOnly'>>
+
+/** Options the kernel reports back: every name but the write-only ones (SO_RCVBUFFORCE, ...). */
+export type ReadableOptionName = Exclude<OptionName, NamesWith<'writeOnly'>>
+
+/** The JavaScript value of an option kind. */
+export type OptionKindValue<K extends OptionKind> = K extends 'bool' ? boolean : K extends 'int' | 'timeout-ms' ? number : K extends 'linger' ? Linger : string
+
+/**
+ * The value a named option takes and returns.
+ * @example const ttl: OptionValueOf<'IP_TTL'> = 64   // number
+ */
+export type OptionValueOf<N extends OptionName> = OptionKindValue<Rows[N]['kind']>
 
 const LEVELS: [string, string, Record<string, Row>][] = [
   ['SOL_SOCKET', '7 socket', SOCKET],

@@ -1,11 +1,15 @@
-// Socket option calls on a file descriptor: the generic setsockopt/getsockopt
-// with value kinds, and the typed setOption/getOption over `optionTable`.
-// Values are encoded into one reused scratch buffer, so an option call makes
-// no allocation beyond what the result itself needs.
-import net from 'node:net'
-import { check, invalidArgType, invalidArgValue, outOfRange } from './errors.js'
-import { addon } from './native.js'
+// Socket option calls. Every setsockopt netsock makes goes through
+// `setRawOption` (the generic setsockopt, the typed setOption over
+// `optionTable`, keepalive, multicast, BPF, ancillary choices), so errors,
+// hints and option names in messages are built in one place. Values are
+// encoded into one reused scratch buffer only after every user-supplied value
+// has been read, so a getter that makes another option call cannot change
+// what this call sends.
+import { addon, type Bytes } from './native.js'
+import { check, errnoName, invalidArgType, invalidArgValue, outOfRange, wrongSocketType, type SystemErrorContext } from './errors.js'
 import { type Linger, type OptionSpec, type OptionValue, optionTable } from './option-table.js'
+import { LONG_BYTES } from './platform.js'
+import type { SocketCore } from './socket-core.js'
 import { validateBoolean, validateInteger, validateObject } from './validate.js'
 
 /** What getsockopt decodes the option's bytes as. A number asks for a Buffer of at most that many bytes. */
@@ -25,18 +29,37 @@ export type SockoptValue = number | boolean | ArrayBufferView | ArrayBuffer | Li
 /** Largest Buffer getsockopt hands out for the 'buffer' kind. */
 export const MAX_SOCKOPT_BYTES = 65536
 const DEFAULT_BUFFER_BYTES = 256
+const INT_MAX = 2 ** 31 - 1
 
 const scratch = new ArrayBuffer(64)
 const scratchInt = new Int32Array(scratch, 0, 1)
 const scratchPair = new Int32Array(scratch, 0, 2)
 const scratchBytes = new Uint8Array(scratch)
-// struct timeval is two longs: 16 bytes on 64-bit Linux, 8 on 32-bit.
-const LONG_BYTES = ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el'].includes(process.arch) ? 8 : 4
 const scratchTimeval64 = new BigInt64Array(scratch, 0, 2)
 
+/** The option's man-page name for messages, or its numbers. */
 function optionLabel(level: number, name: number): string {
   for (const spec of optionTable.values()) if (spec.level === level && spec.optname === name) return spec.name
   return `level=${level} name=${name}`
+}
+
+/**
+ * The one place a socket option is set. `value`: a C int, or bytes sent as
+ * they are. Throws a system error naming the option (`label`); `context`
+ * adds a hint for errnos a caller can explain.
+ */
+export function setRawOption(fd: number, level: number, optname: number, value: number | Bytes, label: string, context?: (code: string) => SystemErrorContext | undefined): void {
+  const rc = addon.setsockopt(fd, level, optname, value)
+  if (rc < 0) check(rc, 'setsockopt', { detail: label, ...context?.(errnoName(rc)) })
+}
+
+/** getsockopt of a C int (SO_ERROR, SO_DOMAIN, ...): the value, or a thrown system error. */
+export function getRawOption(fd: number, level: number, optname: number): number {
+  return readInt(get(fd, level, optname, scratchInt, optionLabel(level, optname)), optionLabel(level, optname))
+}
+
+function get(fd: number, level: number, optname: number, out: Bytes, label: string): number {
+  return check(addon.getsockopt(fd, level, optname, out), 'getsockopt', { detail: label })
 }
 
 function encodeTimeval(sec: number, usec: number): Uint8Array {
@@ -50,20 +73,23 @@ function encodeTimeval(sec: number, usec: number): Uint8Array {
   return new Uint8Array(scratch, 0, LONG_BYTES * 2)
 }
 
-function decodeTimeval(len: number): Timeval {
-  if (len !== LONG_BYTES * 2) throw new Error(`getsockopt returned ${len} bytes for a struct timeval`)
+function decodeTimeval(len: number, label: string): Timeval {
+  if (len !== LONG_BYTES * 2) throw invalidArgValue('kind', `does not fit ${label}: getsockopt returned ${len} bytes, not a struct timeval`, 'timeval')
   if (LONG_BYTES === 8) return { sec: Number(scratchTimeval64[0]), usec: Number(scratchTimeval64[1]) }
   return { sec: scratchPair[0], usec: scratchPair[1] }
 }
 
-function encodeLinger(value: Linger, name: string): Uint8Array {
-  validateObject(value, name)
-  scratchPair[0] = validateBoolean(value.onoff, `${name}.onoff`) ? 1 : 0
-  scratchPair[1] = validateInteger(value.linger, `${name}.linger`, 0, 2 ** 31 - 1)
+function encodeLinger(value: unknown, name: string): Uint8Array {
+  const v = validateObject(value, name)
+  // Both fields are read (running any getters) before the scratch is written.
+  const onoff = validateBoolean(v.onoff, `${name}.onoff`)
+  const seconds = validateInteger(v.linger, `${name}.linger`, 0, INT_MAX)
+  scratchPair[0] = onoff ? 1 : 0
+  scratchPair[1] = seconds
   return new Uint8Array(scratch, 0, 8)
 }
 
-function encodeValue(value: unknown, name: string): number | ArrayBufferView | ArrayBuffer {
+function encodeValue(value: unknown, name: string): number | Bytes {
   if (typeof value === 'boolean') return value ? 1 : 0
   if (typeof value === 'number') return validateInteger(value, name, -(2 ** 31), 2 ** 32 - 1) | 0
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
@@ -71,59 +97,71 @@ function encodeValue(value: unknown, name: string): number | ArrayBufferView | A
     return value
   }
   if (value !== null && typeof value === 'object') {
-    if ('onoff' in value) return encodeLinger(value as Linger, name)
+    if ('onoff' in value) return encodeLinger(value, name)
     if ('sec' in value) {
-      const tv = value as Timeval
-      return encodeTimeval(validateInteger(tv.sec, `${name}.sec`, 0, 2 ** 31 - 1), validateInteger(tv.usec, `${name}.usec`, 0, 999999))
+      const tv = value as Record<string, unknown>
+      const sec = validateInteger(tv.sec, `${name}.sec`, 0, INT_MAX)
+      const usec = validateInteger(tv.usec, `${name}.usec`, 0, 999999)
+      return encodeTimeval(sec, usec)
     }
   }
   throw invalidArgType(name, 'a number, boolean, Buffer, { onoff, linger } or { sec, usec }', value)
 }
 
-/** setsockopt(2) on `fd`. Throws a system error naming the option on failure. */
-export function setsockoptFd(fd: number, level: number, name: number, value: SockoptValue): void {
-  validateInteger(level, 'level', 0, 2 ** 31 - 1)
-  validateInteger(name, 'name', 0, 2 ** 31 - 1)
+/** The target of an option call: an open socket (its fd is read only when the call is made), or a raw fd. */
+export type OptionTarget = SocketCore | number
+
+function fdOf(target: OptionTarget, operation: string): number {
+  return typeof target === 'number' ? target : target.open(operation)
+}
+
+/** The generic setsockopt(2): numeric level and option, value by shape. */
+export function setsockopt(target: OptionTarget, level: unknown, name: unknown, value: unknown): void {
+  const lvl = validateInteger(level, 'level', 0, INT_MAX)
+  const opt = validateInteger(name, 'name', 0, INT_MAX)
   const encoded = encodeValue(value, 'value')
-  check(addon.setsockopt(fd, level, name, encoded), 'setsockopt', { detail: optionLabel(level, name) })
+  setRawOption(fdOf(target, 'setsockopt'), lvl, opt, encoded, optionLabel(lvl, opt))
 }
 
 function readInt(len: number, label: string): number {
   if (len === 4) return scratchInt[0]
   if (len === 1) return scratchBytes[0] // some IP options answer with one byte
-  throw new Error(`getsockopt ${label} returned ${len} bytes, expected an int`)
+  throw invalidArgValue('kind', `does not fit ${label}: getsockopt returned ${len} bytes, not an int`, 'int')
 }
 
-/** getsockopt(2) on `fd`, decoded as `kind`. */
-export function getsockoptFd(fd: number, level: number, name: number, kind: SockoptKind = 'int'): unknown {
-  validateInteger(level, 'level', 0, 2 ** 31 - 1)
-  validateInteger(name, 'name', 0, 2 ** 31 - 1)
-  const label = optionLabel(level, name)
-  const get = (out: Uint8Array | Int32Array): number => check(addon.getsockopt(fd, level, name, out), 'getsockopt', { detail: label })
+/** The generic getsockopt(2), decoded as `kind`. */
+export function getsockopt(target: OptionTarget, level: unknown, name: unknown, kind: unknown = 'int'): unknown {
+  const lvl = validateInteger(level, 'level', 0, INT_MAX)
+  const opt = validateInteger(name, 'name', 0, INT_MAX)
   if (typeof kind === 'number' || kind === 'buffer') {
     const size = typeof kind === 'number' ? validateInteger(kind, 'kind', 1, MAX_SOCKOPT_BYTES) : DEFAULT_BUFFER_BYTES
     const out = Buffer.alloc(size)
-    return out.subarray(0, get(out))
+    return out.subarray(0, get(fdOf(target, 'getsockopt'), lvl, opt, out, optionLabel(lvl, opt)))
   }
+  if (kind !== 'int' && kind !== 'bool' && kind !== 'linger' && kind !== 'timeval' && kind !== 'string') {
+    throw invalidArgValue('kind', "must be 'int', 'bool', 'linger', 'timeval', 'string', 'buffer' or a byte count", kind)
+  }
+  return decodeOption(fdOf(target, 'getsockopt'), lvl, opt, kind, optionLabel(lvl, opt))
+}
+
+function decodeOption(fd: number, level: number, optname: number, kind: 'int' | 'bool' | 'linger' | 'timeval' | 'string', label: string): OptionValue | Timeval {
   switch (kind) {
     case 'int':
-      return readInt(get(scratchInt), label)
+      return readInt(get(fd, level, optname, scratchInt, label), label)
     case 'bool':
-      return readInt(get(scratchInt), label) !== 0
+      return readInt(get(fd, level, optname, scratchInt, label), label) !== 0
     case 'linger': {
-      const len = get(new Uint8Array(scratch, 0, 8))
-      if (len !== 8) throw new Error(`getsockopt ${label} returned ${len} bytes for a struct linger`)
+      const len = get(fd, level, optname, new Uint8Array(scratch, 0, 8), label)
+      if (len !== 8) throw invalidArgValue('kind', `does not fit ${label}: getsockopt returned ${len} bytes, not a struct linger`, 'linger')
       return { onoff: scratchPair[0] !== 0, linger: scratchPair[1] } satisfies Linger
     }
     case 'timeval':
-      return decodeTimeval(get(new Uint8Array(scratch, 0, LONG_BYTES * 2)))
+      return decodeTimeval(get(fd, level, optname, new Uint8Array(scratch, 0, LONG_BYTES * 2), label), label)
     case 'string': {
-      const len = get(scratchBytes)
+      const len = get(fd, level, optname, scratchBytes, label)
       const end = scratchBytes.subarray(0, len).indexOf(0)
       return Buffer.from(scratch, 0, end === -1 ? len : end).toString('utf8')
     }
-    default:
-      throw invalidArgValue('kind', "must be 'int', 'bool', 'linger', 'timeval', 'string', 'buffer' or a byte count", kind)
   }
 }
 
@@ -141,15 +179,15 @@ function editDistance(a: string, b: string): number {
   return row[b.length]
 }
 
-/** Up to three known option names close to `name`. */
-export function suggestOptions(name: string): string[] {
+/** Up to three of `known` close to `name` (case-insensitive, or containing it). */
+export function closestNames(name: string, known: Iterable<string>): string[] {
   const upper = name.toUpperCase()
-  return [...optionTable.keys()]
-    .map((known) => ({ known, d: upper.length >= 3 && known.includes(upper) ? 0 : editDistance(upper, known) }))
+  return [...known]
+    .map((k) => ({ k, d: upper.length >= 3 && k.toUpperCase().includes(upper) ? 0 : editDistance(upper, k.toUpperCase()) }))
     .filter(({ d }) => d <= 3)
     .sort((x, y) => x.d - y.d)
     .slice(0, 3)
-    .map(({ known }) => known)
+    .map(({ k }) => k)
 }
 
 /** The spec for a typed option name; TypeError with suggestions for an unknown one. */
@@ -157,9 +195,18 @@ export function lookupOption(name: unknown): OptionSpec {
   if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
   const spec = optionTable.get(name)
   if (spec) return spec
-  const close = suggestOptions(name)
+  const close = closestNames(name, optionTable.keys())
   const hint = close.length ? `did you mean ${close.map((c) => `'${c}'`).join(', ')}?` : 'see optionTable for the known names'
   throw invalidArgValue('name', `is not a socket option netsock knows on this system (${hint})`, name)
+}
+
+/**
+ * The option to use on a socket of `family`: `name` itself, or its IPv6
+ * counterpart from the table (IP_TTL -> IPV6_UNICAST_HOPS on an IPv6 socket).
+ */
+export function optionForFamily(name: string, family: 4 | 6 | 0): OptionSpec {
+  const spec = lookupOption(name)
+  return family === 6 && spec.ipv6 ? lookupOption(spec.ipv6) : spec
 }
 
 function encodeOption(spec: OptionSpec, value: unknown): number | Uint8Array {
@@ -168,21 +215,24 @@ function encodeOption(spec: OptionSpec, value: unknown): number | Uint8Array {
     case 'bool':
       return validateBoolean(value, argName) ? 1 : 0
     case 'int':
-      return validateInteger(value, argName, spec.min ?? -(2 ** 31), spec.max ?? 2 ** 31 - 1) | 0
+      return validateInteger(value, argName, spec.min ?? -(2 ** 31), spec.max ?? INT_MAX) | 0
     case 'linger':
-      return encodeLinger(value as Linger, argName)
+      return encodeLinger(value, argName)
     case 'timeout-ms': {
-      const ms = validateInteger(value, argName, spec.min ?? 0, spec.max ?? 2 ** 31 - 1)
+      const ms = validateInteger(value, argName, spec.min ?? 0, spec.max ?? INT_MAX)
       return encodeTimeval(Math.floor(ms / 1000), (ms % 1000) * 1000)
     }
     case 'string': {
       if (typeof value !== 'string') throw invalidArgType(argName, 'of type string', value)
+      if (value.includes('\0')) throw invalidArgValue(argName, 'must not contain a NUL character', value)
       const bytes = Buffer.from(value, 'utf8')
       if (bytes.length > (spec.maxLength ?? 255)) throw outOfRange(`${argName}.length`, `<= ${spec.maxLength} bytes`, bytes.length)
       return bytes
     }
     case 'in_addr': {
-      if (typeof value !== 'string' || !net.isIPv4(value)) throw invalidArgType(argName, 'an IPv4 address string', value)
+      if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(value) || value.split('.').some((p) => Number(p) > 255)) {
+        throw invalidArgType(argName, 'an IPv4 address string', value)
+      }
       const out = new Uint8Array(scratch, 0, 4)
       out.set(value.split('.').map(Number))
       return out
@@ -190,39 +240,52 @@ function encodeOption(spec: OptionSpec, value: unknown): number | Uint8Array {
   }
 }
 
+/** Refuses an option the table says this kind of socket does not take (kinds netsock knows only). */
+function checkSocketKind(spec: OptionSpec, target: OptionTarget, operation: string): void {
+  if (typeof target === 'number') return
+  const kind = target.info.kind
+  if (kind !== 'other' && !spec.sockets.includes(kind)) {
+    throw wrongSocketType(`${operation}('${spec.name}') (it applies to ${spec.sockets.join(', ')})`, kind)
+  }
+}
+
 /** Typed setsockopt by option name (see `optionTable`). */
-export function setOptionFd(fd: number, name: string, value: OptionValue): void {
+export function setOption(target: OptionTarget, name: unknown, value: unknown): void {
   const spec = lookupOption(name)
   if (spec.readOnly) throw invalidArgValue('name', 'is a read-only option', name)
+  checkSocketKind(spec, target, 'setOption')
   const encoded = encodeOption(spec, value)
-  check(addon.setsockopt(fd, spec.level, spec.optname, encoded), 'setsockopt', { detail: spec.name })
+  const fd = fdOf(target, 'setOption')
+  setRawOption(fd, spec.level, spec.optname, encoded, spec.name, (code) => (code === 'EPERM' || code === 'EACCES') && spec.privilege ? { hint: `${spec.name} needs ${spec.privilege}` } : undefined)
 }
 
 /** Typed getsockopt by option name (see `optionTable`). */
-export function getOptionFd(fd: number, name: string): OptionValue {
+export function getOption(target: OptionTarget, name: unknown): OptionValue {
   const spec = lookupOption(name)
   if (spec.writeOnly) {
     throw invalidArgValue('name', `cannot be read back from the kernel; read ${spec.readBackVia} instead`, name)
   }
+  checkSocketKind(spec, target, 'getOption')
+  const fd = fdOf(target, 'getOption')
   switch (spec.kind) {
     case 'int': {
-      const value = getsockoptFd(fd, spec.level, spec.optname, 'int') as number
+      const value = decodeOption(fd, spec.level, spec.optname, 'int', spec.name) as number
       // Options whose range passes INT_MAX (SO_MARK) are unsigned in the kernel.
-      return (spec.max ?? 0) > 2 ** 31 - 1 ? value >>> 0 : value
+      return (spec.max ?? 0) > INT_MAX ? value >>> 0 : value
     }
     case 'bool':
     case 'linger':
     case 'string':
-      return getsockoptFd(fd, spec.level, spec.optname, spec.kind) as OptionValue
+      return decodeOption(fd, spec.level, spec.optname, spec.kind, spec.name) as OptionValue
     case 'timeout-ms': {
-      const tv = getsockoptFd(fd, spec.level, spec.optname, 'timeval') as Timeval
+      const tv = decodeOption(fd, spec.level, spec.optname, 'timeval', spec.name) as Timeval
       // The kernel stores the timeout in scheduler ticks, rounding up; keep the
       // result something setOption accepts again.
-      return Math.min(tv.sec * 1000 + Math.round(tv.usec / 1000), spec.max ?? 2 ** 31 - 1)
+      return Math.min(tv.sec * 1000 + Math.round(tv.usec / 1000), spec.max ?? INT_MAX)
     }
     case 'in_addr': {
-      const bytes = getsockoptFd(fd, spec.level, spec.optname, 4) as Buffer
-      return [...bytes].join('.')
+      const len = get(fd, spec.level, spec.optname, new Uint8Array(scratch, 0, 4), spec.name)
+      return [...scratchBytes.subarray(0, len)].join('.')
     }
   }
 }

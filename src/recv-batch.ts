@@ -2,10 +2,20 @@
 // allocated once per socket and filled by the addon's recvmmsg; a batch
 // indexes datagrams inside it (splitting GRO-coalesced ones back into their
 // segments) and decodes senders and ancillary data only when asked.
+import { markAsUntransferable } from 'node:worker_threads'
 import { addon } from './native.js'
-import { decodeSockaddr, formatIPv6, type RemoteInfo } from './sockaddr.js'
+import { decodeSender, formatIPv6, type RemoteInfo } from './sockaddr.js'
 
-const L = addon.ioLayout
+const L = addon.recvLayout
+const ADDR_STRIDE = addon.limits.addrStride
+
+/** Every ArrayBuffer that is netsock receive memory: views of it are copied before they are queued for sending. */
+const receiveMemory = new WeakSet<ArrayBufferLike>()
+
+/** True for the ArrayBuffer under some socket's receive memory. */
+export function isReceiveMemory(buffer: ArrayBufferLike): boolean {
+  return receiveMemory.has(buffer)
+}
 
 /** Receive memory of one socket: `capacity` slots of `slot` bytes, plus metadata and sender addresses. */
 export class RecvMemory {
@@ -19,8 +29,17 @@ export class RecvMemory {
     // Pages of a large, zero-filled ArrayBuffer are only backed once touched, so
     // 64 KiB slots cost resident memory only for the bytes datagrams really use.
     this.data = new Uint8Array(capacity * slot)
-    this.meta = new Int32Array(capacity * L.metaStride)
-    this.addrs = new Uint8Array(capacity * L.addrStride)
+    this.meta = new Int32Array(capacity * L.stride)
+    this.addrs = new Uint8Array(capacity * ADDR_STRIDE)
+    // A 'batch' handler may not transfer the memory away (postMessage,
+    // structuredClone with transfer): the receive loop writes into it.
+    markAsUntransferable(this.data.buffer)
+    receiveMemory.add(this.data.buffer)
+  }
+
+  /** False once the memory was detached anyway (ArrayBuffer.prototype.transfer ignores the mark). */
+  get usable(): boolean {
+    return this.data.byteLength === this.capacity * this.slot
   }
 }
 
@@ -59,9 +78,12 @@ export class RecvBatch implements Iterable<Buffer> {
   #lost = 0
   #buffer: Buffer
 
-  /** @internal */
-  constructor(mem: RecvMemory) {
+  #domain: number
+
+  /** @internal `domain`: the receiving socket's, reported for senders the kernel gives no address for. */
+  constructor(mem: RecvMemory, domain: number) {
     this.#mem = mem
+    this.#domain = domain
     this.#buffer = Buffer.from(mem.data.buffer, mem.data.byteOffset, mem.data.byteLength)
   }
 
@@ -71,7 +93,7 @@ export class RecvBatch implements Iterable<Buffer> {
     let count = 0
     let lost = 0
     for (let m = 0; m < received; m++) {
-      const base = m * L.metaStride
+      const base = m * L.stride
       const real = meta[base + L.length] // MSG_TRUNC: the size before any cut
       const stored = Math.min(real, slot)
       // A GRO train is split back into its segments; a plain datagram is one piece.
@@ -177,7 +199,7 @@ export class RecvBatch implements Iterable<Buffer> {
    */
   segmentSize(i: number): number {
     const m = this.#check(i)
-    return this.#mem.meta[m * L.metaStride + L.segment]
+    return this.#mem.meta[m * L.stride + L.segment]
   }
 
   /**
@@ -186,7 +208,7 @@ export class RecvBatch implements Iterable<Buffer> {
    */
   rinfo(i: number): RemoteInfo {
     const m = this.#check(i)
-    return decodeSockaddr(this.#mem.addrs, m * L.addrStride, this.originalSize(i))
+    return decodeSender(this.#mem.addrs, m * ADDR_STRIDE, this.#mem.meta[m * L.stride + L.addrLen], this.originalSize(i), this.#domain)
   }
 
   /**
@@ -194,13 +216,13 @@ export class RecvBatch implements Iterable<Buffer> {
    * @example const { ttl, tos } = batch.ancillary(i)   // after s.setAncillary({ ttl: true, tos: true })
    */
   ancillary(i: number): Ancillary {
-    return readAncillary(this.#mem.meta, this.#check(i) * L.metaStride)
+    return readAncillary(this.#mem.meta, this.#check(i) * L.stride)
   }
 
   /** @internal Highest SO_RXQ_OVFL drop count in this batch, or -1. */
   dropCount(received: number): number {
     let drops = -1
-    for (let m = 0; m < received; m++) drops = Math.max(drops, this.#mem.meta[m * L.metaStride + L.dropped])
+    for (let m = 0; m < received; m++) drops = Math.max(drops, this.#mem.meta[m * L.stride + L.dropped])
     return drops
   }
 

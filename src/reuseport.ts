@@ -10,7 +10,8 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Worker, workerData } from 'node:worker_threads'
-import { encodeBpf } from './bpf.js'
+import { attachProgram, encodeBpf, type BpfProgram } from './bpf.js'
+import { resolveFd, type SocketTarget } from './fdof.js'
 import { constants } from './constants.js'
 import { createSocket } from './create.js'
 import { check, invalidArgType, invalidArgValue } from './errors.js'
@@ -82,16 +83,14 @@ export function steeringProgram(kind: 'cpu' | 'random', count: number): Uint8Arr
  * @example
  * attachReusePortProgram(group.sockets[0], steeringProgram('random', group.sockets.length))
  */
-export function attachReusePortProgram(socket: Socket | number, program: Uint8Array): void {
-  const fd = typeof socket === 'number' ? validateInteger(socket, 'socket', 0, 2 ** 31 - 1) : socket.fd
-  const bytes = program
-  if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0 || bytes.byteLength % 8 !== 0) {
+export function attachReusePortProgram(socket: SocketTarget, program: BpfProgram): void {
+  if (constants.SO_ATTACH_REUSEPORT_CBPF === undefined) throw invalidArgValue('option', 'is not known to this system', 'SO_ATTACH_REUSEPORT_CBPF')
+  if (program instanceof Uint8Array && (program.byteLength === 0 || program.byteLength % 8 !== 0)) {
     throw invalidArgType('program', 'a Uint8Array of struct sock_filter (8 bytes each, see encodeBpf)', program)
   }
-  if (constants.SO_ATTACH_REUSEPORT_CBPF === undefined) throw invalidArgValue('option', 'is not known to this system', 'SO_ATTACH_REUSEPORT_CBPF')
-  check(addon.attachFilter(fd, constants.SOL_SOCKET, constants.SO_ATTACH_REUSEPORT_CBPF, bytes), 'setsockopt', {
-    detail: 'SO_ATTACH_REUSEPORT_CBPF',
-  })
+  // The program is encoded (and checked) before the descriptor is looked up.
+  const bytes = encodeBpf(program)
+  attachProgram(resolveFd(socket, 'socket'), constants.SOL_SOCKET, constants.SO_ATTACH_REUSEPORT_CBPF, 'SO_ATTACH_REUSEPORT_CBPF', bytes, 'attachReusePortProgram')
 }
 
 /** N sockets sharing one port through SO_REUSEPORT. */

@@ -1,15 +1,19 @@
-// struct sockaddr in JS: destinations are encoded once by the addon and
-// cached (a send never parses an address string), senders are decoded from
-// the raw bytes recvmmsg wrote, only when someone asks.
-import os from 'node:os'
+// struct sockaddr in JS, both ways. Destinations are encoded once by the
+// addon (inet_pton) and cached, so a send never parses an address string.
+// Every address the kernel reports (datagram senders, getsockname,
+// getpeername, the error queue) is decoded here, from the raw bytes, and only
+// when someone asks.
 import { check } from './errors.js'
 import { addon } from './native.js'
+import { LITTLE_ENDIAN } from './platform.js'
 
+const AF_UNIX = 1
 const AF_INET = 2
 const AF_INET6 = 10
 const AF_PACKET = 17
-const LITTLE_ENDIAN = os.endianness() === 'LE'
 const MAX_CACHED_ADDRESSES = 1024
+/** Offset of sun_path in struct sockaddr_un. */
+const SUN_PATH = 2
 
 /** Encoded destinations for one socket family, by address and port. */
 export class SockaddrCache {
@@ -28,9 +32,7 @@ export class SockaddrCache {
     let ports = this.#byAddress.get(address)
     let encoded = ports?.get(port)
     if (!encoded) {
-      const out = new Uint8Array(32)
-      const len = check(addon.encodeSockaddr(this.#domain, address, port, out), 'getaddrinfo', { address, port })
-      encoded = out.subarray(0, len)
+      encoded = encodeSockaddr(this.#domain, address, port)
       if (this.#byAddress.size >= MAX_CACHED_ADDRESSES) this.#byAddress.clear()
       if (!ports) this.#byAddress.set(address, (ports = new Map()))
       ports.set(port, encoded)
@@ -42,30 +44,54 @@ export class SockaddrCache {
   }
 }
 
+/** A struct sockaddr_in / sockaddr_in6 for an IP literal, written by the addon. */
+export function encodeSockaddr(domain: number, address: string, port: number): Uint8Array {
+  const out = new Uint8Array(32)
+  const len = check(addon.encodeSockaddr(domain, address, port, out), 'inet_pton', { address, port })
+  return out.subarray(0, len)
+}
+
 /**
- * The sender of a datagram, as dgram reports it. On packet sockets, family
- * is 'packet', address the sender's hardware address, port 0, and the
- * sockaddr_ll fields come along (man 7 packet).
+ * An address the kernel reported: an IP socket address, a packet socket's
+ * link-layer address (man 7 packet), a Unix socket path, or, for any other
+ * family, its number with the raw bytes.
  */
-export interface RemoteInfo {
-  /** The sender's IP address (or hardware address on packet sockets). */
+export interface SocketAddress {
+  /**
+   * The IP address as a literal; the hardware address (hex, colon-separated)
+   * for packet sockets; the path for Unix sockets ('' when unnamed); the raw
+   * sockaddr bytes in hex for other families.
+   */
   address: string
-  /** The sender's address family. */
-  family: 'IPv4' | 'IPv6' | 'packet'
-  /** The sender's port (0 on packet and raw sockets). */
+  /** 'IPv4', 'IPv6', 'packet', 'unix', or the AF_* number of another family. */
+  family: 'IPv4' | 'IPv6' | 'packet' | 'unix' | number
+  /** The port (0 where the family has none). */
   port: number
+  /** IPv6 flow information (sin6_flowinfo). */
+  flowinfo?: number
+  /** IPv6 scope id (interface index) of a link-local address (sin6_scope_id). */
+  scopeId?: number
+  /** Packet sockets: interface index (sll_ifindex). */
+  ifindex?: number
+  /** Packet sockets: EtherType in host order (sll_protocol; 0x0800 for IPv4). */
+  protocol?: number
+  /** Packet sockets: ARPHRD_* hardware type (sll_hatype). */
+  hatype?: number
+  /** Packet sockets: PACKET_HOST, PACKET_BROADCAST, PACKET_OUTGOING, ... (sll_pkttype). */
+  pkttype?: number
+}
+
+/**
+ * The sender of a datagram, as dgram reports it, with its size. On packet
+ * sockets, family is 'packet', address the sender's hardware address, port
+ * 0, and the sockaddr_ll fields come along (man 7 packet). A sender the
+ * kernel gives no address for (an AF_UNIX socketpair, the kernel on a
+ * netlink socket) has family 'unix' with an empty path, or the socket's
+ * family number with an empty address.
+ */
+export interface RemoteInfo extends SocketAddress {
   /** Bytes of the datagram (its real size, even when truncated). */
   size: number
-  /** IPv6 scope id (interface index) for link-local senders. */
-  scopeId?: number
-  /** Packet sockets: interface index the frame arrived on or left by. */
-  ifindex?: number
-  /** Packet sockets: EtherType in host order (0x0800 for IPv4). */
-  protocol?: number
-  /** Packet sockets: ARPHRD_* hardware type. */
-  hatype?: number
-  /** Packet sockets: PACKET_HOST, PACKET_BROADCAST, PACKET_OUTGOING, ... */
-  pkttype?: number
 }
 
 function formatIPv4(b: Uint8Array, at: number): string {
@@ -97,33 +123,99 @@ export function formatIPv6(b: Uint8Array, at: number): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`
 }
 
-/** Decodes a sockaddr_in/sockaddr_in6 at bytes[at]; size is the datagram size to report. */
-export function decodeSockaddr(bytes: Uint8Array, at: number, size: number): RemoteInfo {
+function hex(b: Uint8Array, from: number, to: number, separator = ''): string {
+  const parts: string[] = []
+  for (let i = from; i < to; i++) parts.push(b[i].toString(16).padStart(2, '0'))
+  return parts.join(separator)
+}
+
+/**
+ * Decodes the `len` bytes of a struct sockaddr at bytes[at]. `fallback` is
+ * the family to report when the kernel gave no address at all (len 0): the
+ * receiving socket's own domain. Never throws.
+ *
+ * `extended`: include IPv6 flowinfo and a zero scopeId (getsockname style);
+ * otherwise scopeId only when set (datagram senders).
+ */
+export function decodeSockaddr(bytes: Uint8Array, at: number, len: number, fallback = 0, extended = false): SocketAddress {
+  if (len < 2) return fallback === AF_UNIX ? { address: '', family: 'unix', port: 0 } : { address: '', family: fallback, port: 0 }
+  // The common case (IPv4) reads bytes directly: this runs once per datagram.
   const family = LITTLE_ENDIAN ? bytes[at] | (bytes[at + 1] << 8) : (bytes[at] << 8) | bytes[at + 1]
-  const port = (bytes[at + 2] << 8) | bytes[at + 3]
-  if (family === AF_INET) return { address: formatIPv4(bytes, at + 4), family: 'IPv4', port, size }
-  if (family === AF_INET6) {
-    const v = new DataView(bytes.buffer, bytes.byteOffset + at)
-    const scopeId = v.getUint32(24, LITTLE_ENDIAN)
-    const info: RemoteInfo = { address: formatIPv6(bytes, at + 8), family: 'IPv6', port, size }
-    if (scopeId !== 0) info.scopeId = scopeId
+  const port = len >= 4 ? (bytes[at + 2] << 8) | bytes[at + 3] : 0
+  if (family === AF_INET && len >= 8) return { address: formatIPv4(bytes, at + 4), family: 'IPv4', port }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, len)
+  if (family === AF_INET6 && len >= 24) {
+    const info: SocketAddress = { address: formatIPv6(bytes, at + 8), family: 'IPv6', port }
+    const scopeId = len >= 28 ? view.getUint32(24, LITTLE_ENDIAN) : 0
+    if (extended) {
+      info.flowinfo = view.getUint32(4, false)
+      info.scopeId = scopeId
+    } else if (scopeId !== 0) info.scopeId = scopeId
     return info
   }
-  if (family === AF_PACKET) {
-    const v = new DataView(bytes.buffer, bytes.byteOffset + at)
-    const halen = Math.min(bytes[at + 11], 8)
-    const mac: string[] = []
-    for (let i = 0; i < halen; i++) mac.push(bytes[at + 12 + i].toString(16).padStart(2, '0'))
+  if (family === AF_PACKET && len >= 12) {
+    const halen = Math.min(bytes[at + 11], 8, len - 12)
     return {
-      address: mac.join(':'),
+      address: hex(bytes, at + 12, at + 12 + halen, ':'),
       family: 'packet',
       port: 0,
-      size,
-      ifindex: v.getInt32(4, LITTLE_ENDIAN),
+      ifindex: view.getInt32(4, LITTLE_ENDIAN),
       protocol: port, // sll_protocol sits where sin_port does, in network order
-      hatype: v.getUint16(8, LITTLE_ENDIAN),
+      hatype: view.getUint16(8, LITTLE_ENDIAN),
       pkttype: bytes[at + 10],
     }
   }
-  throw new Error(`netsock: cannot decode a sender of address family ${family}`)
+  if (family === AF_UNIX) {
+    const path = bytes.subarray(at + SUN_PATH, at + len)
+    // An abstract name starts with NUL and may hold NULs; a path ends at the first NUL.
+    const end = path[0] === 0 ? path.length : path.indexOf(0) === -1 ? path.length : path.indexOf(0)
+    return { address: Buffer.from(path.subarray(0, end)).toString('latin1'), family: 'unix', port: 0 }
+  }
+  return { address: hex(bytes, at + 2, at + len), family, port: 0 }
+}
+
+/** The sender of a datagram: decodeSockaddr plus the datagram's size. */
+export function decodeSender(bytes: Uint8Array, at: number, len: number, size: number, fallback: number): RemoteInfo {
+  const info = decodeSockaddr(bytes, at, len, fallback) as RemoteInfo
+  info.size = size
+  return info
+}
+
+const nameScratch = new Uint8Array(128)
+
+/** getsockname / getpeername of `fd`, decoded; throws a system error. */
+export function socketName(fd: number, peer: boolean, fallback: number): SocketAddress {
+  const syscall = peer ? 'getpeername' : 'getsockname'
+  const len = check((peer ? addon.getpeername : addon.getsockname)(fd, nameScratch), syscall)
+  return decodeSockaddr(nameScratch, 0, len, fallback, true)
+}
+
+/** A local or remote address, shaped like `net`'s AddressInfo. */
+export interface AddressInfo {
+  /** The IP address as a literal, e.g. `'127.0.0.1'` or `'::1'`. */
+  address: string
+  /** The address family. */
+  family: 'IPv4' | 'IPv6'
+  /** The port, in host byte order. */
+  port: number
+  /** IPv6 flow information (sin6_flowinfo); IPv6 only. */
+  flowinfo?: number
+  /** IPv6 scope (interface index) of a link-local address (sin6_scope_id); IPv6 only. */
+  scopeId?: number
+}
+
+/** The address of an AF_PACKET socket (man 7 packet, struct sockaddr_ll). */
+export interface PacketAddressInfo {
+  /** Always `'packet'`. */
+  family: 'packet'
+  /** Interface index (sll_ifindex). */
+  ifindex: number
+  /** Ethernet protocol (sll_protocol, e.g. 0x0800 for IPv4), in host byte order. */
+  protocol: number
+  /** ARP hardware type (sll_hatype, e.g. 1 for Ethernet, 772 for loopback). */
+  hatype: number
+  /** Packet type (sll_pkttype: PACKET_HOST, PACKET_BROADCAST, ...). */
+  pkttype: number
+  /** Hardware address as colon-separated hex. */
+  address: string
 }

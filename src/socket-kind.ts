@@ -25,12 +25,26 @@ const KINDS: Record<SocketKind, [domain: string, type: string]> = {
 
 export const SOCKET_KINDS = Object.keys(KINDS) as SocketKind[]
 
-/** The kind name for a domain/type pair, as reported by SO_DOMAIN/SO_TYPE. */
-export function kindOf(domain: number, type: number): SocketKind | 'other' {
+/** socket(2)'s type without the SOCK_NONBLOCK / SOCK_CLOEXEC flags (SOCK_TYPE_MASK). */
+export const baseType = (type: number): number => type & 0xf
+
+/** Protocols a SOCK_DGRAM / SOCK_STREAM IP socket may have and still be 'udp' / 'tcp'. */
+const UDP_LIKE = new Set([0, constants.IPPROTO_UDP, constants.IPPROTO_UDPLITE].filter((p) => p !== undefined))
+const TCP_LIKE = new Set([0, constants.IPPROTO_TCP, constants.IPPROTO_MPTCP].filter((p) => p !== undefined))
+
+/**
+ * The kind name for a domain/type/protocol, as given to socket(2) or
+ * reported by SO_DOMAIN/SO_TYPE/SO_PROTOCOL. An ICMP datagram ("ping")
+ * socket or SCTP is 'other': it is not UDP or TCP.
+ */
+export function kindOf(domain: number, type: number, protocol = 0): SocketKind | 'other' {
+  const base = baseType(type)
   // Both packet socket types are 'packet' (packetType tells them apart).
-  if (domain === constants.AF_PACKET && type === constants.SOCK_DGRAM) return 'packet'
+  if (domain === constants.AF_PACKET && (base === constants.SOCK_DGRAM || base === constants.SOCK_RAW)) return 'packet'
+  if (base === constants.SOCK_DGRAM && !UDP_LIKE.has(protocol)) return 'other'
+  if (base === constants.SOCK_STREAM && !TCP_LIKE.has(protocol)) return 'other'
   for (const [kind, [d, t]] of Object.entries(KINDS)) {
-    if (constants[d] === domain && constants[t] === type) return kind as SocketKind
+    if (constants[d] === domain && constants[t] === base) return kind as SocketKind
   }
   return 'other'
 }
@@ -68,7 +82,7 @@ export function kindInfo(kind: unknown, protocol: unknown): KindInfo {
   return { kind: k, domain: constant(d), type: constant(t), protocol: resolveProtocol(k, protocol) }
 }
 
-export const isStream = (info: KindInfo): boolean => info.type === constants.SOCK_STREAM
+export const isStream = (info: KindInfo): boolean => baseType(info.type) === constants.SOCK_STREAM
 export const ipFamily = (info: KindInfo): 4 | 6 | 0 =>
   info.domain === constants.AF_INET ? 4 : info.domain === constants.AF_INET6 ? 6 : 0
 

@@ -6,7 +6,7 @@
 import { constants } from './constants.js'
 import { invalidArgType } from './errors.js'
 import { type TcpTarget, tcpFd } from './keepalive.js'
-import { getsockoptFd } from './options.js'
+import { getsockopt } from './options.js'
 
 /** TCP states as in tcpi_state (include/net/tcp_states.h). */
 export const TCP_STATES = Object.freeze([
@@ -288,6 +288,6 @@ export function decodeTcpInfo(bytes: Uint8Array): TcpInfo {
  */
 export function tcpInfo(target: TcpTarget): TcpInfo {
   const fd = tcpFd(target)
-  const bytes = getsockoptFd(fd, constants.IPPROTO_TCP, constants.TCP_INFO, TCP_INFO_BUFFER) as Buffer
+  const bytes = getsockopt(fd, constants.IPPROTO_TCP, constants.TCP_INFO, TCP_INFO_BUFFER) as Buffer
   return decodeTcpInfo(bytes)
 }

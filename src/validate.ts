@@ -1,7 +1,7 @@
 // Argument validation shared by the public API. Each validator throws a
 // TypeError/RangeError naming the argument before any system call is made.
 import net from 'node:net'
-import { invalidArgType, outOfRange } from './errors.js'
+import { bufferDetached, bufferOutOfBounds, invalidArgType, outOfRange } from './errors.js'
 
 /** An integer in [min, max]; TypeError for a non-number, RangeError otherwise. */
 export function validateInteger(value: unknown, name: string, min: number, max: number): number {
@@ -25,11 +25,6 @@ export function validateString(value: unknown, name: string): string {
   return value
 }
 
-export function validateFunction(value: unknown, name: string): (...args: never[]) => unknown {
-  if (typeof value !== 'function') throw invalidArgType(name, 'of type function', value)
-  return value as (...args: never[]) => unknown
-}
-
 export function validateObject(value: unknown, name: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalidArgType(name, 'of type object', value)
@@ -43,26 +38,43 @@ export function validateAbortSignal(value: unknown, name = 'signal'): AbortSigna
   return value
 }
 
-/** True for an ArrayBuffer that was transferred away (only zero-length buffers need the check). */
-function isDetached(buffer: ArrayBufferLike): boolean {
-  if (buffer.byteLength !== 0 || buffer instanceof SharedArrayBuffer) return false
+const typedArrayAt = Object.getPrototypeOf(Uint8Array.prototype).at as (this: ArrayBufferView, i: number) => unknown
+
+/**
+ * Why an empty view or buffer cannot be used: 'detached' (its ArrayBuffer
+ * was transferred), 'out-of-bounds' (a fixed view over a resizable
+ * ArrayBuffer that shrank below it), or null. Only a zero-length value can
+ * be either, so callers test just those.
+ */
+export function unusableBytes(value: ArrayBufferView | ArrayBufferLike): 'detached' | 'out-of-bounds' | null {
+  if (value.byteLength !== 0 || value instanceof SharedArrayBuffer) return null
+  if (!ArrayBuffer.isView(value)) {
+    try {
+      new Uint8Array(value)
+      return null
+    } catch {
+      return 'detached'
+    }
+  }
   try {
-    new Uint8Array(buffer)
-    return false
+    // Both throw for a detached or out-of-bounds view and succeed on an empty one.
+    if (value instanceof DataView) void value.byteLength
+    else typedArrayAt.call(value, 0)
+    return null
   } catch {
-    return true
+    return unusableBytes(value.buffer) ?? 'out-of-bounds'
   }
 }
 
 /**
- * Bytes: any ArrayBufferView or (Shared)ArrayBuffer. A detached buffer is an
- * error (ERR_BUFFER_DETACHED), never an empty datagram.
+ * Bytes: any ArrayBufferView or (Shared)ArrayBuffer. A detached buffer
+ * (ERR_BUFFER_DETACHED) or a view its resizable buffer shrank away from
+ * (ERR_BUFFER_OUT_OF_BOUNDS) is an error, never an empty datagram.
  */
 export function validateBytes(value: unknown, name: string): ArrayBufferView | ArrayBuffer {
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
-    if (isDetached(ArrayBuffer.isView(value) ? value.buffer : value)) {
-      throw Object.assign(new TypeError(`The "${name}" argument is a detached ArrayBuffer (it was transferred)`), { code: 'ERR_BUFFER_DETACHED' })
-    }
+    const unusable = value.byteLength === 0 ? unusableBytes(value) : null
+    if (unusable) throw unusable === 'detached' ? bufferDetached(name) : bufferOutOfBounds(name)
     // The addon takes shared memory through a typed array view.
     return value instanceof SharedArrayBuffer ? new Uint8Array(value) : (value as ArrayBufferView | ArrayBuffer)
   }

@@ -42,7 +42,7 @@ async function netsockRun(size: number, until: number, tick: () => void): Promis
   let sent = 0
   while (performance.now() < until) {
     sent += tx.sendMany(list, port, '127.0.0.1')
-    if (tx.stats.queued > 0) await new Promise((r) => tx.once('drain', r))
+    if (tx.stats.queued > 0) await new Promise<void>((r) => tx.once('drain', r))
     await yieldLoop()
     tick()
   }

@@ -55,7 +55,7 @@ export const send: Command = {
     let sent = 0
     try {
       for (let i = 0; i < count; i++) {
-        if (!s.send(data, port, address)) await new Promise((r) => s.once('drain', r))
+        if (!s.send(data, port, address)) await new Promise<void>((r) => s.once('drain', r))
         sent++
       }
     } finally {

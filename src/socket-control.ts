@@ -1,0 +1,211 @@
+// The control side of a Socket, shared by every kind: socket options (raw
+// and by name), multicast membership, ancillary-data choices, BPF filters
+// and the error queue. Each method validates its arguments, then acts on
+// the SocketCore; none touches readiness or the data path.
+import { EventEmitter } from 'node:events'
+import * as bpf from './bpf.js'
+import { readErrorQueueFd, type ErrorQueueMessage } from './errqueue.js'
+import * as multicast from './multicast.js'
+import type { Bytes } from './native.js'
+import type { OptionValueOf, ReadableOptionName, SettableOptionName } from './option-table.js'
+import * as sockopt from './options.js'
+import type { SocketCore } from './socket-core.js'
+import type { AncillaryOptions, SocketEventMap } from './socket-types.js'
+import { validateBoolean, validateBytes, validateInteger, validateObject } from './validate.js'
+
+const ANCILLARY: [keyof AncillaryOptions, string][] = [
+  ['ttl', 'IP_RECVTTL'],
+  ['tos', 'IP_RECVTOS'],
+  ['pktinfo', 'IP_PKTINFO'],
+  ['timestamp', 'SO_TIMESTAMPNS'],
+]
+
+/**
+ * Options, multicast, ancillary data, filters and the error queue of a
+ * socket: the methods every `Socket` has whatever its kind.
+ *
+ * @example
+ * createSocket({ type: 'udp4' }).setOption('IP_TTL', 8).setMulticastTTL(2)
+ */
+export class SocketControl extends EventEmitter<SocketEventMap> {
+  /** @internal The parts of this socket other modules act on. */
+  readonly core: SocketCore
+
+  /** @internal */
+  constructor(core: SocketCore) {
+    super()
+    this.core = core
+  }
+
+  /**
+   * setsockopt(2) with a numeric level and option. `value`: a number (C int),
+   * a boolean (0/1), raw bytes, `{ onoff, linger }` or `{ sec, usec }`.
+   * @example s.setsockopt(constants.SOL_SOCKET, constants.SO_PRIORITY, 4)
+   */
+  setsockopt(level: number, name: number, value: sockopt.SockoptValue): this {
+    sockopt.setsockopt(this.core, level, name, value)
+    return this
+  }
+
+  /**
+   * getsockopt(2), decoded as `kind`: 'int' (default), 'bool', 'linger',
+   * 'timeval', 'string', 'buffer', or a byte count for a Buffer of that size.
+   * @example s.getsockopt(constants.SOL_SOCKET, constants.SO_RCVBUF) // 212992
+   */
+  getsockopt(level: number, name: number, kind: sockopt.SockoptKind = 'int'): unknown {
+    return sockopt.getsockopt(this.core, level, name, kind)
+  }
+
+  /**
+   * Sets a socket option by its man-page name, with its value checked against
+   * the option table (see `optionTable`) and the kinds of socket it applies to.
+   * @example s.setOption('SO_REUSEPORT', true).setOption('IP_TTL', 32)
+   */
+  setOption<N extends SettableOptionName>(name: N, value: OptionValueOf<N>): this {
+    sockopt.setOption(this.core, name, value)
+    return this
+  }
+
+  /**
+   * Reads a socket option by its man-page name, decoded per the option table.
+   * @example const idle: number = s.getOption('TCP_KEEPIDLE')   // 7200
+   */
+  getOption<N extends ReadableOptionName>(name: N): OptionValueOf<N> {
+    return sockopt.getOption(this.core, name) as OptionValueOf<N>
+  }
+
+  /**
+   * Joins a multicast group on one interface (IP_ADD_MEMBERSHIP,
+   * IPV6_ADD_MEMBERSHIP; man 7 ip). `iface`: for IPv4 the interface's
+   * address, index or name; for IPv6 its index or name (or a zone on the
+   * group, `ff02::1%eth0`). Without it the kernel routes to the group (IPv4)
+   * and fails with ENODEV when there is no route.
+   * @example createSocket({ type: 'udp4', reuseAddr: true }).bind(5353).addMembership('224.0.0.251', '192.168.1.10')
+   */
+  addMembership(group: string, iface?: multicast.MulticastInterface): this {
+    multicast.addMembership(this.core, group, iface)
+    return this
+  }
+
+  /**
+   * Leaves a group joined with addMembership (same group and interface).
+   * @example s.dropMembership('224.0.0.251', '192.168.1.10')
+   */
+  dropMembership(group: string, iface?: multicast.MulticastInterface): this {
+    multicast.dropMembership(this.core, group, iface)
+    return this
+  }
+
+  /**
+   * Joins a group for datagrams from one source only (source-specific
+   * multicast: IP_ADD_SOURCE_MEMBERSHIP, MCAST_JOIN_SOURCE_GROUP).
+   * @example s.addSourceMembership('10.0.0.5', '232.1.2.3', 'eth0')
+   */
+  addSourceMembership(source: string, group: string, iface?: multicast.MulticastInterface): this {
+    multicast.addSourceMembership(this.core, source, group, iface)
+    return this
+  }
+
+  /**
+   * Leaves a source-specific membership (same source, group and interface).
+   * @example s.dropSourceMembership('10.0.0.5', '232.1.2.3', 'eth0')
+   */
+  dropSourceMembership(source: string, group: string, iface?: multicast.MulticastInterface): this {
+    multicast.dropSourceMembership(this.core, source, group, iface)
+    return this
+  }
+
+  /**
+   * TTL (IPv4) or hop limit (IPv6) of multicast sent: 1 by default (this link).
+   * @example s.setMulticastTTL(4)
+   */
+  setMulticastTTL(ttl: number): this {
+    multicast.setMulticastTTL(this.core, ttl)
+    return this
+  }
+
+  /**
+   * Whether multicast this socket sends is also delivered to members on this host (default true).
+   * @example s.setMulticastLoopback(false)
+   */
+  setMulticastLoopback(flag: boolean): this {
+    multicast.setMulticastLoopback(this.core, flag)
+    return this
+  }
+
+  /**
+   * The interface multicast is sent through: for IPv4 an address, index or
+   * name; for IPv6 an index or name. 0 / '0.0.0.0' leaves it to routing.
+   * @example s.setMulticastInterface('eth1').send(buf, 5000, '239.1.2.3')
+   */
+  setMulticastInterface(iface: multicast.MulticastInterface): this {
+    multicast.setMulticastInterface(this.core, iface)
+    return this
+  }
+
+  /**
+   * Chooses the ancillary data each received datagram carries (in `rinfo`
+   * for 'message', `batch.ancillary(i)` for 'batch'): the option of the
+   * socket's family, and on a dual-stack IPv6 UDP socket also the IPv4 one
+   * (v4-mapped datagrams carry TTL and TOS only under it).
+   * @example s.setAncillary({ ttl: true, tos: true, pktinfo: true, timestamp: true })
+   */
+  setAncillary(choices: AncillaryOptions): this {
+    validateObject(choices, 'options')
+    const settings = ANCILLARY.filter(([key]) => choices[key] !== undefined).map(([key, v4]) => [v4, validateBoolean(choices[key], `options.${key}`)] as const)
+    const family = this.core.family
+    for (const [v4, on] of settings) {
+      const spec = sockopt.optionForFamily(v4, family)
+      sockopt.setOption(this.core, spec.name, on)
+      if (spec.name !== v4 && v4 !== 'IP_PKTINFO' && this.core.info.kind === 'udp6') sockopt.setOption(this.core, v4, on)
+    }
+    return this
+  }
+
+  /**
+   * Reads one entry of the socket's error queue without blocking (null when
+   * empty): the decoded sock_extended_err (origin, ICMP type/code, offender,
+   * info) and the quoted packet. Turn the queue on with
+   * `setOption('IP_RECVERR', true)` / `setOption('IPV6_RECVERR', true)`.
+   * Listen for `'errorqueue'` to hear when entries wait (POLLERR, datagram
+   * and raw sockets); the listener must drain the queue. Without a listener,
+   * entries that wake the event loop are drained and dropped.
+   * @example s.on('errorqueue', () => { for (let e; (e = s.readErrorQueue()); ) console.log(e.offender, e.type, e.code) })
+   */
+  readErrorQueue(buf?: Bytes, offset = 0, length?: number): ErrorQueueMessage | null {
+    if (buf === undefined) return readErrorQueueFd(this.core.open('readErrorQueue'))
+    const size = validateBytes(buf, 'buf').byteLength
+    validateInteger(offset, 'offset', 0, size)
+    const len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
+    return readErrorQueueFd(this.core.open('readErrorQueue'), buf, offset, len)
+  }
+
+  /**
+   * Attaches a classic BPF filter (SO_ATTACH_FILTER, man 7 socket): from
+   * `{ code, jt, jf, k }` instructions or the text `tcpdump -dd` prints.
+   * Replaces any filter attached before.
+   * @example s.attachFilter(fs.readFileSync('udp53.bpf', 'utf8'))   // tcpdump -dd 'udp port 53' > udp53.bpf
+   */
+  attachFilter(program: bpf.BpfProgram): this {
+    bpf.attachFilter(this.core, program)
+    return this
+  }
+
+  /**
+   * Removes the attached filter (SO_DETACH_FILTER); ENOENT when none, EPERM once locked.
+   * @example s.detachFilter()
+   */
+  detachFilter(): this {
+    bpf.detachFilter(this.core)
+    return this
+  }
+
+  /**
+   * Locks the attached filter (SO_LOCK_FILTER): replacing or detaching it then fails with EPERM.
+   * @example s.attachFilter(program).lockFilter()
+   */
+  lockFilter(): this {
+    bpf.lockFilter(this.core)
+    return this
+  }
+}
