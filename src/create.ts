@@ -150,6 +150,8 @@ function optionsToApply(options: CreateSocketOptions): [string, boolean | number
  * @example
  * const icmp = createSocket({ type: 'raw4', protocol: 'icmp' })   // needs CAP_NET_RAW
  */
+export function createSocket<K extends SocketKind>(options: CreateSocketOptions & { type: K }): Socket<K>
+export function createSocket(options: CreateSocketOptions): Socket
 export function createSocket(options: CreateSocketOptions): Socket {
   validateObject(options, 'options')
   const settings = optionsToApply(options)

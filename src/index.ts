@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 // netsock: the BSD socket layer for Node.js.
 export { htonl, htons, ntohl, ntohs } from './byteorder.js'
 export { checksum } from './checksum.js'
@@ -19,20 +20,12 @@ export {
   type SocketKind,
 } from './option-table.js'
 export type { SockoptKind, SockoptValue, Timeval } from './options.js'
-export {
-  Socket,
-  type AddressInfo,
-  type AncillaryOptions,
-  type IterateOptions,
-  type Message,
-  type PacketAddressInfo,
-  type RecvBatch,
-  type RecvIntoResult,
-  type RemoteInfo,
-  type SendManyEntry,
-  type SocketEventMap,
-  type WaitOptions,
-} from './socket.js'
+export { Socket } from './socket.js'
+export type { AncillaryOptions, IterateOptions, SocketEventMap, WaitOptions } from './socket-types.js'
+export type { Message } from './message-iterator.js'
+export type { RecvIntoResult, SendManyEntry } from './datagram-io.js'
+export type { RecvBatch } from './recv-batch.js'
+export type { AddressInfo, PacketAddressInfo, RemoteInfo } from './sockaddr.js'
 export { SocketControl } from './socket-control.js'
 export type { SocketAddress } from './sockaddr.js'
 export type { Ancillary } from './recv-batch.js'

@@ -3,6 +3,7 @@
 // and the error queue. Each method validates its arguments, then acts on
 // the SocketCore; none touches readiness or the data path.
 import { EventEmitter } from 'node:events'
+import util from 'node:util'
 import * as bpf from './bpf.js'
 import { readErrorQueueFd, type ErrorQueueMessage } from './errqueue.js'
 import * as multicast from './multicast.js'
@@ -10,6 +11,7 @@ import type { Bytes } from './native.js'
 import type { OptionValueOf, ReadableOptionName, SettableOptionName } from './option-table.js'
 import * as sockopt from './options.js'
 import type { SocketCore } from './socket-core.js'
+import { socketName } from './sockaddr.js'
 import type { AncillaryOptions, SocketEventMap } from './socket-types.js'
 import { validateBoolean, validateBytes, validateInteger, validateObject } from './validate.js'
 
@@ -207,5 +209,20 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
   lockFilter(): this {
     bpf.lockFilter(this.core)
     return this
+  }
+
+  /** @internal `Socket { type: 'udp4', fd: 21, address: '127.0.0.1:5000', state: 'open' }` in util.inspect. */
+  [util.inspect.custom](depth: number, opts: util.InspectOptionsStylized, inspect: typeof util.inspect): string {
+    const core = this.core
+    const shown: Record<string, unknown> = { type: core.info.kind, fd: core.fd, state: core.closed ? 'closed' : 'open' }
+    if (!core.closed && core.family !== 0) {
+      try {
+        const a = socketName(core.fd, false, core.info.domain)
+        shown.address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+      } catch {
+        // not an address we can show
+      }
+    }
+    return `Socket ${inspect(shown, opts)}`
   }
 }

@@ -4,7 +4,6 @@
 // multicast, BPF and the error queue. This file validates arguments, wires
 // the parts together and keeps the listener counts they act on.
 import os from 'node:os'
-import util from 'node:util'
 import { constants } from './constants.js'
 import { abortError, check, invalidArgType, invalidArgValue, socketClosed, systemError, wrongSocketType } from './errors.js'
 import type { ErrorQueueMessage } from './errqueue.js'
@@ -16,6 +15,7 @@ import { ERRORS, Readiness } from './readiness.js'
 import type { RecvBatch } from './recv-batch.js'
 import { SocketControl } from './socket-control.js'
 import { SocketCore } from './socket-core.js'
+import type { SocketKind } from './option-table.js'
 import type { KindInfo } from './socket-kind.js'
 import type { IterateOptions, SocketEventMap, WaitOptions } from './socket-types.js'
 import { socketName, type AddressInfo, type PacketAddressInfo, type RemoteInfo } from './sockaddr.js'
@@ -36,8 +36,7 @@ type Listeners = DatagramListeners & { errorqueue: number }
  * const s = createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
  * s.on('message', (msg, rinfo) => console.log(rinfo.address, rinfo.port, msg))
  */
-export class Socket extends SocketControl {
-  #core: SocketCore
+export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> extends SocketControl {
   #readiness: Readiness
   #waiters: StreamWaiters<Socket> | null = null
   #io: DatagramIo | null = null
@@ -49,7 +48,6 @@ export class Socket extends SocketControl {
   constructor(fd: number, info: KindInfo, owned: boolean, memory: RecvMemoryOptions) {
     const core = new SocketCore(fd, info, owned)
     super(core)
-    this.#core = core
     this.#memory = memory
     this.#readiness = new Readiness(core, (err) => this.#listeners.error > 0 && this.emit('error', err))
     this.#readiness.add({
@@ -75,46 +73,46 @@ export class Socket extends SocketControl {
   }
 
   #update(): void {
-    if (this.#core.closed) return
-    if (!this.#io && (this.#listeners.message > 0 || this.#listeners.batch > 0) && !this.#core.stream) this.#data('receive')
+    if (this.core.closed) return
+    if (!this.#io && (this.#listeners.message > 0 || this.#listeners.batch > 0) && !this.core.stream) this.#data('receive')
     this.#io?.offerBacklog()
     this.#readiness.update()
   }
 
   /** The datagram data path, made on first use (not for stream sockets). */
   #data(operation: string): DatagramIo {
-    this.#core.open(operation)
+    this.core.open(operation)
     if (this.#io) return this.#io
-    if (this.#core.stream) throw wrongSocketType(operation, this.type)
-    const host = { core: this.#core, emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update() }
+    if (this.core.stream) throw wrongSocketType(operation, this.type)
+    const host = { core: this.core, emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update() }
     this.#io = new DatagramIo(host, this.#listeners, this.#stats, this.#memory)
     this.#readiness.add(this.#io)
     return this.#io
   }
 
   /** The kind this socket was created as ('udp4', 'tcp6', 'raw4', 'packet', ... or 'other'): createSocket's `type`. */
-  get type(): KindInfo['kind'] {
-    return this.#core.info.kind
+  get type(): K {
+    return this.core.info.kind as K
   }
   /** socket(2)'s domain, e.g. `constants.AF_INET`. */
   get domain(): number {
-    return this.#core.info.domain
+    return this.core.info.domain
   }
   /** socket(2)'s type argument, e.g. `constants.SOCK_DGRAM` (see `type` for the kind name). */
   get socketType(): number {
-    return this.#core.info.type
+    return this.core.info.type
   }
   /** The socket(2) protocol, e.g. `constants.IPPROTO_UDP` (0 when the kernel chose). */
   get protocol(): number {
-    return this.#core.info.protocol
+    return this.core.info.protocol
   }
   /** The file descriptor; -1 once closed or detached. */
   get fd(): number {
-    return this.#core.fd
+    return this.core.fd
   }
   /** True after close() or detach(). */
   get closed(): boolean {
-    return this.#core.closed
+    return this.core.closed
   }
 
   /**
@@ -126,21 +124,21 @@ export class Socket extends SocketControl {
    * @example
    * const s = createSocket({ type: 'udp4', reuseAddr: true }).bind(5000, '127.0.0.1')
    */
+  bind(this: Socket<'packet'>, iface: string | number, protocol?: number, callback?: () => void): Socket<'packet'>
   bind(port?: number, address?: string, callback?: () => void): this
   bind(port: number, callback: () => void): this
-  bind(iface: string | number, protocol?: number, callback?: () => void): this
-  bind(...args: unknown[]): this {
+  bind(...args: unknown[]): this | Socket<'packet'> {
     const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
     const [portOrIface = 0, addressOrProtocol] = args
     if (this.type === 'packet') {
       const ifindex = typeof portOrIface === 'number' ? validateInteger(portOrIface, 'iface', 0, 2 ** 31 - 1) : interfaceIndex(portOrIface, 'iface')
       const proto = addressOrProtocol === undefined ? 0 : validateInteger(addressOrProtocol, 'protocol', 0, 0xffff)
-      check(addon.bindPacket(this.#core.open('bind'), ifindex, proto), 'bind', { address: String(portOrIface) })
+      check(addon.bindPacket(this.core.open('bind'), ifindex, proto), 'bind', { address: String(portOrIface) })
     } else {
-      const family = this.#core.ipFamily('bind')
+      const family = this.core.ipFamily('bind')
       const port = validatePort(portOrIface)
       const address = addressOrProtocol === undefined ? (family === 4 ? '0.0.0.0' : '::') : validateAddress(addressOrProtocol, 'address', family)
-      check(addon.bind(this.#core.open('bind'), this.domain, address, port), 'bind', { address, port })
+      check(addon.bind(this.core.open('bind'), this.domain, address, port), 'bind', { address, port })
     }
     if (callback) process.nextTick(callback)
     return this
@@ -159,11 +157,11 @@ export class Socket extends SocketControl {
    * await c.connect(8080, '127.0.0.1')
    */
   connect(port: number, address?: string, options: WaitOptions = {}): Promise<void> {
-    const family = this.#core.ipFamily('connect')
+    const family = this.core.ipFamily('connect')
     validatePort(port)
     const host = address === undefined ? (family === 4 ? '127.0.0.1' : '::1') : validateAddress(address, 'address', family)
     const signal = validateAbortSignal(validateObject(options, 'options').signal)
-    const fd = this.#core.open('connect')
+    const fd = this.core.open('connect')
     if (!this.#waiters) {
       check(addon.connect(fd, this.domain, host, port), 'connect', { address: host, port })
       return Promise.resolve()
@@ -188,7 +186,7 @@ export class Socket extends SocketControl {
    * @example s.connect(53, '127.0.0.1'); s.disconnect().send(buf, 5000, '127.0.0.1')
    */
   disconnect(): this {
-    check(addon.connect(this.#core.open('disconnect'), constants.AF_UNSPEC), 'connect')
+    check(addon.connect(this.core.open('disconnect'), constants.AF_UNSPEC), 'connect')
     return this
   }
 
@@ -198,7 +196,7 @@ export class Socket extends SocketControl {
    */
   listen(backlog = 511): this {
     validateInteger(backlog, 'backlog', 0, 2 ** 31 - 1)
-    check(addon.listen(this.#core.open('listen'), backlog), 'listen')
+    check(addon.listen(this.core.open('listen'), backlog), 'listen')
     return this
   }
 
@@ -211,17 +209,17 @@ export class Socket extends SocketControl {
    * const client = await server.accept()
    * const node = new net.Socket({ fd: client.detach() })   // hand the stream to Node
    */
-  accept(options: WaitOptions = {}): Promise<Socket> {
+  accept(options: WaitOptions = {}): Promise<Socket<K>> {
     const signal = validateAbortSignal(validateObject(options, 'options').signal)
-    this.#core.open('accept')
+    this.core.open('accept')
     if (!this.#waiters) throw wrongSocketType('accept', this.type)
     if (signal?.aborted) return Promise.reject(abortError(signal))
     if (!this.#waiters.accepting) {
       const client = this.#waiters.tryAccept()
       if (client instanceof Error) return Promise.reject(client)
-      if (client !== null) return Promise.resolve(client)
+      if (client !== null) return Promise.resolve(client as Socket<K>)
     }
-    return this.#waiters.accept(signal)
+    return this.#waiters.accept(signal) as Promise<Socket<K>>
   }
 
   /**
@@ -231,7 +229,7 @@ export class Socket extends SocketControl {
   shutdown(how: 'read' | 'write' | 'both' = 'both'): void {
     const value = { read: constants.SHUT_RD, write: constants.SHUT_WR, both: constants.SHUT_RDWR }[how]
     if (value === undefined) throw invalidArgValue('how', "must be 'read', 'write' or 'both'", how)
-    check(addon.shutdown(this.#core.open('shutdown'), value), 'shutdown')
+    check(addon.shutdown(this.core.open('shutdown'), value), 'shutdown')
   }
 
   /**
@@ -239,7 +237,7 @@ export class Socket extends SocketControl {
    * @example createSocket({ type: 'udp4' }).bind(0).address() // { address: '0.0.0.0', family: 'IPv4', port: 41234 }
    */
   address(): AddressInfo {
-    const fd = this.#core.open('address')
+    const fd = this.core.open('address')
     if (this.type === 'packet') throw wrongSocketType('address() (use packetAddress())', 'packet')
     return socketName(fd, false, this.domain) as AddressInfo
   }
@@ -250,7 +248,7 @@ export class Socket extends SocketControl {
    * @example createSocket({ type: 'packet', protocol: 'ip' }).bind('lo').packetAddress().ifindex // 1
    */
   packetAddress(): PacketAddressInfo {
-    const fd = this.#core.open('packetAddress')
+    const fd = this.core.open('packetAddress')
     if (this.type !== 'packet') throw wrongSocketType('packetAddress()', this.type)
     const { port: _port, ...info } = socketName(fd, false, this.domain)
     return info as PacketAddressInfo
@@ -261,7 +259,7 @@ export class Socket extends SocketControl {
    * @example conn.remoteAddress() // { address: '127.0.0.1', family: 'IPv4', port: 51234 }
    */
   remoteAddress(): AddressInfo {
-    return socketName(this.#core.open('remoteAddress'), true, this.domain) as AddressInfo
+    return socketName(this.core.open('remoteAddress'), true, this.domain) as AddressInfo
   }
 
   /**
@@ -322,7 +320,7 @@ export class Socket extends SocketControl {
 
   /** True while sendSegments uses GSO on this socket (probed on the socket itself, once). */
   get gso(): boolean {
-    return !this.closed && this.#core.family !== 0 && !this.#core.stream && this.#data('gso').gso
+    return !this.closed && this.core.family !== 0 && !this.core.stream && this.#data('gso').gso
   }
 
   /**
@@ -388,7 +386,7 @@ export class Socket extends SocketControl {
 
   /** Marks the socket closed first (a waiter's rejection re-enters readiness, which must not poll a closing fd), then tears down. */
   #teardown(reason: string): number {
-    const fd = this.#core.markClosed()
+    const fd = this.core.markClosed()
     this.#io?.close(fd)
     this.#readiness.close()
     this.#waiters?.rejectAll(socketClosed(`wait: ${reason}`))
@@ -413,7 +411,7 @@ export class Socket extends SocketControl {
       return
     }
     const fd = this.#teardown('close() was called')
-    if (this.#core.owned) check(addon.close(fd), 'close')
+    if (this.core.owned) check(addon.close(fd), 'close')
   }
 
   /**
@@ -424,8 +422,8 @@ export class Socket extends SocketControl {
    * @example net.createServer(onConnection).listen({ fd: createSocket({ type: 'tcp4', reusePort: true }).bind(8080).detach() })
    */
   detach(): number {
-    const fd = this.#core.open('detach')
-    if (this.#core.owned) addon.release(fd)
+    const fd = this.core.open('detach')
+    if (this.core.owned) addon.release(fd)
     this.#teardown('detach() was called')
     return fd
   }
@@ -446,20 +444,4 @@ export class Socket extends SocketControl {
     return new Promise((resolve) => this.close(() => resolve()))
   }
 
-  /** @internal `Socket { type: 'udp4', fd: 21, address: '127.0.0.1:5000', state: 'open' }` in util.inspect. */
-  [util.inspect.custom](depth: number, opts: util.InspectOptionsStylized, inspect: typeof util.inspect): string {
-    const shown: Record<string, unknown> = { type: this.type, fd: this.fd, state: this.closed ? 'closed' : 'open' }
-    if (!this.closed && this.#core.family !== 0) {
-      try {
-        const a = this.address()
-        shown.address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
-      } catch {
-        // not an address we can show
-      }
-    }
-    return `Socket ${inspect(shown, opts)}`
-  }
 }
-
-export type { AddressInfo, ErrorQueueMessage, IterateOptions, Message, PacketAddressInfo, RecvBatch, RecvIntoResult, RemoteInfo, SendManyEntry, SocketEventMap, WaitOptions }
-export type { AncillaryOptions } from './socket-types.js'

@@ -1,5 +1,6 @@
 // Per-socket counters, kept in a Float64Array that JS updates as the data
 // path runs: reading them costs no native call.
+import util from 'node:util'
 
 const FIELDS: readonly StatName[] = ['sent', 'received', 'bytesSent', 'bytesReceived', 'dropped', 'queued', 'eagain', 'truncated', 'discarded', 'overflow']
 /** The name of one counter in `SocketStats`. */
@@ -69,5 +70,10 @@ export class SocketStats {
    */
   toJSON(): Record<StatName, number> {
     return Object.fromEntries(FIELDS.map((f, i) => [f, this.raw[i]])) as Record<StatName, number>
+  }
+
+  /** @internal `SocketStats { sent: 3, received: 0, ... }` in util.inspect and console.log. */
+  [util.inspect.custom](depth: number, options: util.InspectOptionsStylized, inspect: typeof util.inspect): string {
+    return `SocketStats ${inspect(this.toJSON(), options)}`
   }
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import util from 'node:util'
 import { describe, expect, test } from 'vitest'
 import { constants, createSocket, socket, Socket } from '../src/index.js'
 import { testWithCaps } from './helpers/privilege.js'
@@ -280,5 +281,45 @@ describe('close', () => {
     expect(s.closed).toBe(true)
     expect(fs.existsSync(`/proc/self/fd/${fd}`)).toBe(true)
     track(createSocket({ fd })) // close it through a new owner
+  })
+})
+
+describe('Node habits', () => {
+  test('bind(port, address, callback) and bind(port, callback) call back once bound; close(callback) runs on close', async () => {
+    const a = createSocket({ type: 'udp4' })
+    const b = createSocket({ type: 'udp4' })
+    const bound = await Promise.all([new Promise<number>((resolve) => a.bind(0, '127.0.0.1', () => resolve(a.address().port))), new Promise<void>((resolve) => b.bind(0, resolve))])
+    expect(bound[0]).toBeGreaterThan(0)
+    expect(b.address().port).toBeGreaterThan(0)
+    await Promise.all([new Promise<void>((resolve) => a.close(resolve)), new Promise<void>((resolve) => b.close(resolve))])
+    expect(a.closed && b.closed).toBe(true)
+    // A callback on a socket already closed still runs.
+    await new Promise<void>((resolve) => a.close(resolve))
+  })
+
+  test('a close() argument that is not a function is a TypeError, never ignored', () => {
+    const s = track(createSocket({ type: 'udp4' }))
+    expect(() => s.close(5 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(s.closed).toBe(false)
+  })
+
+  test('Symbol.dispose closes at the end of a using block; Symbol.asyncDispose waits for close', async () => {
+    const s = createSocket({ type: 'udp4' })
+    s[Symbol.dispose]()
+    expect(s.closed).toBe(true)
+    const t = createSocket({ type: 'udp4' })
+    let closed = false
+    t.on('close', () => (closed = true))
+    await t[Symbol.asyncDispose]()
+    expect(closed).toBe(true)
+  })
+
+  test('util.inspect shows a socket by kind, fd, address and state, and stats by name', () => {
+    const s = track(createSocket({ type: 'udp4' }).bind(0, '127.0.0.1'))
+    const shown = util.inspect(s)
+    expect(shown).toMatch(new RegExp(`^Socket \\{ type: 'udp4', fd: ${s.fd}, state: 'open', address: '127\\.0\\.0\\.1:${s.address().port}' \\}$`))
+    expect(util.inspect(s.stats, { breakLength: Infinity })).toMatch(/^SocketStats \{ sent: 0, received: 0, bytesSent: 0,/)
+    s.close()
+    expect(util.inspect(s)).toBe("Socket { type: 'udp4', fd: -1, state: 'closed' }")
   })
 })

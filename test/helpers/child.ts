@@ -12,6 +12,6 @@ export const distLiteral = dist
 
 export function runChild(script: string, nodeArgs: string[] = []): { status: number | null; stdout: string; stderr: string } {
   const prelude = `const n = require(${dist}); const { addon } = require(${native});\n`
-  const r = spawnSync(process.execPath, [...nodeArgs, '-e', prelude + script], { encoding: 'utf8', timeout: 120_000 })
+  const r = spawnSync(process.execPath, [...nodeArgs, '-e', prelude + script], { encoding: 'utf8', timeout: 170_000 })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
