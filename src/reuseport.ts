@@ -213,6 +213,7 @@ export interface ReusePortServer {
 
 const ENV_KEY = 'NETSOCK_REUSEPORT_WORKER'
 const DATA_KEY = '__netsockReusePort'
+const TAKEN_KEY = '__netsockReusePortTaken'
 
 /**
  * Opens a reuseport group (see `openReusePort`) and hands each socket to
@@ -241,11 +242,20 @@ export async function serveReusePort(options: ServeReusePortOptions): Promise<Re
     address: group.address,
     data: options.workerData,
   })
+  // Thread mode: this thread owns each descriptor until its worker takes it
+  // by calling reusePortWorker() (a flag it sets in shared memory); one that
+  // exits or is stopped before that has its descriptor closed here, so no
+  // socket lingers in the group with nobody serving it.
+  const taken = new Int32Array(new SharedArrayBuffer(4 * group.sockets.length))
   try {
     group.sockets.forEach((s, index) => {
       const fd = s.detach()
       if (mode === 'thread') {
-        workers.push(new Worker(file, { workerData: { [DATA_KEY]: info(fd, index) } }))
+        const worker = new Worker(file, { workerData: { [DATA_KEY]: info(fd, index), [TAKEN_KEY]: { taken, index } } })
+        worker.once('exit', () => {
+          if (Atomics.compareExchange(taken, index, 0, 2) === 0) addon.close(fd)
+        })
+        workers.push(worker)
       } else {
         const child = fork(file, [], {
           stdio: ['inherit', 'inherit', 'inherit', fd, 'ipc'],
@@ -286,6 +296,9 @@ async function stopAll(workers: (Worker | ChildProcess)[]): Promise<void> {
 /**
  * Inside a worker started by `serveReusePort`: the socket to serve and the
  * group it belongs to. Throws when this thread/process was not started that way.
+ * Calling it takes the descriptor over: adopt it (net, dgram or
+ * `createSocket({ fd })`) so it is closed when the worker ends. A worker that
+ * ends without calling it has its descriptor closed by the parent.
  *
  * @example
  * // worker.mjs, started by serveReusePort({ type: 'udp4', ..., worker: 'worker.mjs' })
@@ -293,8 +306,15 @@ async function stopAll(workers: (Worker | ChildProcess)[]): Promise<void> {
  * dgram.createSocket('udp4').bind({ fd }).on('message', (msg) => console.log(index, msg.length))
  */
 export function reusePortWorker(): ReusePortWorkerInfo {
-  const fromThread = (workerData as Record<string, unknown> | null)?.[DATA_KEY]
-  if (fromThread) return fromThread as ReusePortWorkerInfo
+  const data = workerData as Record<string, unknown> | null
+  const fromThread = data?.[DATA_KEY]
+  if (fromThread) {
+    // From here on the worker owns the descriptor (Node closes what net, dgram
+    // or netsock adopted when the thread ends); the parent no longer closes it.
+    const { taken, index } = data[TAKEN_KEY] as { taken: Int32Array; index: number }
+    Atomics.compareExchange(taken, index, 0, 1)
+    return fromThread as ReusePortWorkerInfo
+  }
   const fromEnv = process.env[ENV_KEY]
   if (fromEnv) return JSON.parse(fromEnv) as ReusePortWorkerInfo
   throw Object.assign(new Error('reusePortWorker(): this thread or process was not started by serveReusePort'), { code: 'ERR_NOT_REUSEPORT_WORKER' })

@@ -158,25 +158,27 @@ describe('serveReusePort', () => {
   const dir = path.resolve(__dirname, '../examples/reuseport')
 
   test('hands each socket to a worker thread that serves it with dgram', async () => {
-    // A worker written inline: echo the worker index back with node:dgram.
+    // A worker written inline: echo the worker index back with node:dgram, and say when it is bound.
     const file = path.join(os.tmpdir(), `netsock-rp-worker-${process.pid}.cjs`)
     fs.writeFileSync(
       file,
       `const dgram = require('dgram'); const n = require(${JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))})
        const { fd, index, count, data } = n.reusePortWorker()
-       const s = dgram.createSocket('udp4'); s.bind({ fd })
+       const s = dgram.createSocket('udp4'); s.bind({ fd }, () => require('worker_threads').parentPort.postMessage('bound'))
        s.on('message', (m, r) => s.send(index + '/' + count + '/' + data.tag, r.port, r.address))`,
     )
     const server = await serveReusePort({ type: 'udp4', count: 2, address: '127.0.0.1', steering: 'random', worker: file, workerData: { tag: 'hi' } })
     const client = dgram.createSocket('udp4')
     try {
       expect(server.workers).toHaveLength(2)
-      const seen = new Set<string>()
-      client.on('message', (m) => seen.add(m.toString()))
+      await Promise.all(server.workers.map((w) => once(w, 'message')))
       await new Promise<void>((r) => client.bind(0, '127.0.0.1', r))
-      for (let round = 0; round < 40 && seen.size < 2; round++) {
+      // Random steering: each query goes to either worker; ask until both answered (bounded).
+      const seen = new Set<string>()
+      for (let round = 0; round < 200 && seen.size < 2; round++) {
+        const reply = once(client, 'message')
         client.send('q', server.port, '127.0.0.1')
-        await sleep(25)
+        seen.add(String((await reply)[0]))
       }
       expect([...seen].sort()).toEqual(['0/2/hi', '1/2/hi'])
     } finally {
@@ -185,6 +187,28 @@ describe('serveReusePort', () => {
       fs.rmSync(file, { force: true })
     }
   })
+
+  test('thread mode: a worker that ends, or is stopped, before taking its socket leaves no descriptor in the group', async () => {
+    const quitter = path.join(os.tmpdir(), `netsock-rp-quit-${process.pid}.cjs`)
+    const idler = path.join(os.tmpdir(), `netsock-rp-idle-${process.pid}.cjs`)
+    fs.writeFileSync(quitter, `// ends at once, never calling reusePortWorker()\n`)
+    fs.writeFileSync(idler, `setInterval(() => {}, 1000) // runs until stopped, never calling reusePortWorker()\n`)
+    try {
+      const before = openFds()
+      for (const [file, stopFirst] of [[quitter, false], [idler, true]] as const) {
+        const server = await serveReusePort({ type: 'tcp4', count: 3, address: '127.0.0.1', worker: file })
+        if (!stopFirst) await Promise.all(server.workers.map((w) => once(w, 'exit')))
+        await server.close()
+        // Nothing of the group is left: a plain listener (no SO_REUSEPORT) can take the port.
+        const plain = createSocket({ type: 'tcp4' }).bind(server.port, '127.0.0.1').listen()
+        plain.close()
+      }
+      expect(openFds()).toBe(before)
+    } finally {
+      fs.rmSync(quitter, { force: true })
+      fs.rmSync(idler, { force: true })
+    }
+  }, 60_000)
 
   /** Runs an example with --port 0; resolves with its "ready" JSON and the child. */
   async function runExample(file: string, args: string[]): Promise<{ child: ChildProcess; ready: any; output: () => string }> {
