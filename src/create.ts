@@ -1,9 +1,9 @@
 // Socket creation: createSocket() with named options applied before bind,
 // and the BSD-style socket(family, type, protocol).
-import fs from 'node:fs'
 import { constants } from './constants.js'
 import { htons } from './byteorder.js'
 import { check, invalidArgValue, systemError } from './errors.js'
+import { socketPrivilegeHint } from './hints.js'
 import type { RecvMemoryOptions } from './datagram-io.js'
 import { addon } from './native.js'
 import type { SocketKind } from './option-table.js'
@@ -61,28 +61,6 @@ export interface CreateSocketOptions {
   recvMessageSize?: number
 }
 
-const PRIVILEGE_ERRNOS = new Set(['EPERM', 'EACCES'])
-
-function pingGroupRange(): string {
-  try {
-    return fs.readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().replace(/\s+/, ' ')
-  } catch {
-    return 'unreadable'
-  }
-}
-
-/** The hint for EPERM/EACCES from socket(2), or undefined. */
-function privilegeHint(info: KindInfo): string | undefined {
-  const icmp = info.protocol === constants.IPPROTO_ICMP || info.protocol === constants.IPPROTO_ICMPV6
-  if (info.type === constants.SOCK_DGRAM && icmp) {
-    return `ICMP datagram (ping) sockets need the process's group id inside the sysctl net.ipv4.ping_group_range (now ${pingGroupRange()}); with CAP_NET_RAW, use a raw socket instead`
-  }
-  if (info.type === constants.SOCK_RAW || info.domain === constants.AF_PACKET) {
-    return 'raw and packet sockets need CAP_NET_RAW: run as root or grant it, e.g. setcap cap_net_raw+ep $(command -v node)'
-  }
-  return undefined
-}
-
 /** recvBatchSize / recvMessageSize, validated in one place (defaults 64 and 65535). */
 function recvMemory(options: { recvBatchSize?: unknown; recvMessageSize?: unknown }): RecvMemoryOptions {
   return {
@@ -96,7 +74,7 @@ function openSocket(info: KindInfo, protocol: number, memory: RecvMemoryOptions)
   const fd = addon.open(info.domain, info.type, protocol)
   if (fd < 0) {
     const err = systemError(fd, 'socket')
-    const hint = PRIVILEGE_ERRNOS.has(err.code) ? privilegeHint(info) : undefined
+    const hint = err.code === 'EPERM' || err.code === 'EACCES' ? socketPrivilegeHint(info) : undefined
     throw hint ? systemError(fd, 'socket', { hint }) : err
   }
   return new Socket(fd, info, true, memory)

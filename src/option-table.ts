@@ -43,6 +43,8 @@ export interface OptionSpec {
   readonly sockets: readonly SocketKind[]
   /** Capability needed to set it (beyond the defaults), when one is. */
   readonly privilege?: 'CAP_NET_ADMIN' | 'CAP_NET_RAW'
+  /** With `privilege`: values up to this need no capability, only larger ones (SO_PRIORITY 0-6). */
+  readonly privilegedAbove?: number
   /**
    * The IPv6 option that does the same on an IPv6 socket (IP_TTL ->
    * IPV6_UNICAST_HOPS): how netsock picks the option for a socket's family.
@@ -94,7 +96,7 @@ const SOCKET = {
   SO_RCVTIMEO: { kind: 'timeout-ms', min: 0, max: INT_MAX, sockets: ANY, example: 1500, doc: 'Timeout in milliseconds for blocking receives; the kernel keeps it in scheduler ticks (1-10 ms), rounding up; 0 means none.' },
   SO_SNDTIMEO: { kind: 'timeout-ms', min: 0, max: INT_MAX, sockets: ANY, example: 1500, doc: 'Timeout in milliseconds for blocking sends; the kernel keeps it in scheduler ticks (1-10 ms), rounding up; 0 means none.' },
   SO_RCVLOWAT: { kind: 'int', min: 1, max: INT_MAX, sockets: TCP, example: 1024, doc: 'Bytes that must be queued before the socket reports readable.' },
-  SO_PRIORITY: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, example: 6, doc: 'Queueing priority of sent packets; 0-6 without CAP_NET_ADMIN.' },
+  SO_PRIORITY: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, privilege: 'CAP_NET_ADMIN', privilegedAbove: 6, example: 6, doc: 'Queueing priority of sent packets; 0-6 without CAP_NET_ADMIN.' },
   SO_MARK: { kind: 'int', min: 0, max: 0xffffffff, sockets: ANY, privilege: 'CAP_NET_ADMIN', example: 42, doc: 'Firewall/routing mark on every packet sent.' },
   SO_BINDTODEVICE: { kind: 'string', maxLength: 15, sockets: ANY, example: 'lo', doc: 'Send and receive only through the named interface; "" unbinds.' },
   SO_TYPE: { kind: 'int', readOnly: true, sockets: ANY, example: 0, doc: 'The socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW).' },
@@ -105,7 +107,7 @@ const SOCKET = {
   SO_RXQ_OVFL: { kind: 'bool', sockets: ANY, example: true, doc: 'Attach the count of datagrams dropped for a full receive buffer.' },
   SO_ZEROCOPY: { kind: 'bool', sockets: ['tcp4', 'tcp6', 'udp4', 'udp6'], example: true, doc: 'Allow MSG_ZEROCOPY sends (completion notices arrive on the error queue).' },
   SO_INCOMING_CPU: { kind: 'int', min: -1, max: INT_MAX, sockets: ANY, example: 0, doc: 'The CPU that processes this socket\'s packets; a hint for SO_REUSEPORT groups.' },
-  SO_BUSY_POLL: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, privilege: 'CAP_NET_ADMIN', example: 50, doc: 'Microseconds to busy-poll the device on a blocking receive.' },
+  SO_BUSY_POLL: { kind: 'int', min: 0, max: INT_MAX, sockets: ANY, example: 50, doc: 'Microseconds to busy-poll the device on a blocking receive (older kernels need CAP_NET_ADMIN to raise it).' },
 } satisfies Record<string, Row>
 
 const TCP_ROWS = {

@@ -249,6 +249,14 @@ function checkSocketKind(spec: OptionSpec, target: OptionTarget, operation: stri
   }
 }
 
+/** The hint for EPERM/EACCES on an option the table marks privileged. */
+function privilegeHint(spec: OptionSpec, value: unknown): SystemErrorContext | undefined {
+  if (!spec.privilege) return undefined
+  const above = spec.privilegedAbove
+  if (above !== undefined) return typeof value === 'number' && value > above ? { hint: `${spec.name} above ${above} needs ${spec.privilege}` } : undefined
+  return { hint: `${spec.name} needs ${spec.privilege}` }
+}
+
 /** Typed setsockopt by option name (see `optionTable`). */
 export function setOption(target: OptionTarget, name: unknown, value: unknown): void {
   const spec = lookupOption(name)
@@ -256,7 +264,7 @@ export function setOption(target: OptionTarget, name: unknown, value: unknown): 
   checkSocketKind(spec, target, 'setOption')
   const encoded = encodeOption(spec, value)
   const fd = fdOf(target, 'setOption')
-  setRawOption(fd, spec.level, spec.optname, encoded, spec.name, (code) => (code === 'EPERM' || code === 'EACCES') && spec.privilege ? { hint: `${spec.name} needs ${spec.privilege}` } : undefined)
+  setRawOption(fd, spec.level, spec.optname, encoded, spec.name, (code) => ((code === 'EPERM' || code === 'EACCES') ? privilegeHint(spec, value) : undefined))
 }
 
 /** Typed getsockopt by option name (see `optionTable`). */

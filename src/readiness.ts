@@ -48,6 +48,9 @@ const kernel: PollErrorReader = {
   },
 }
 
+const NOT_WATCHABLE_HINT =
+  "this event loop already watches the descriptor (a net or dgram socket owns it); a socket adopted with owned: false takes options, send, recvInto and readErrorQueue, but no 'message', 'batch' or 'errorqueue' listener"
+
 export interface ReadinessOptions {
   /** Makes the native poller; tests pass a fake. */
   makePoller?: (callback: (status: number, events: number) => void) => NativePoller
@@ -112,6 +115,21 @@ export class Readiness {
       check(this.#poller.start(events), 'uv_poll_start')
       this.#started = events
     }
+  }
+
+  /**
+   * Makes the poll handle now, so that a descriptor libuv cannot watch
+   * (EEXIST: this loop already watches it through a net or dgram handle,
+   * for a socket adopted with owned: false) fails here, synchronously, and
+   * not later from a callback.
+   */
+  prepare(hint = NOT_WATCHABLE_HINT): void {
+    if (this.#poller || this.#target.fd < 0) return
+    const poller = this.#makePoller((status, ready) => this.#onPoll(status, ready))
+    const rc = poller.open(this.#target.fd)
+    if (rc < 0) throw systemError(rc, 'uv_poll_init', { hint })
+    if (!this.#referenced) poller.unref()
+    this.#poller = poller
   }
 
   ref(): void {

@@ -39,6 +39,27 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
     this.core = core
   }
 
+  /** socket(2)'s domain, e.g. `constants.AF_INET`. */
+  get domain(): number {
+    return this.core.info.domain
+  }
+  /** socket(2)'s type argument, e.g. `constants.SOCK_DGRAM` (see `type` for the kind name). */
+  get socketType(): number {
+    return this.core.info.type
+  }
+  /** The socket(2) protocol, e.g. `constants.IPPROTO_UDP` (0 when the kernel chose). */
+  get protocol(): number {
+    return this.core.info.protocol
+  }
+  /** The file descriptor; -1 once closed or detached. */
+  get fd(): number {
+    return this.core.fd
+  }
+  /** True after close() or detach(). */
+  get closed(): boolean {
+    return this.core.closed
+  }
+
   /**
    * setsockopt(2) with a numeric level and option. `value`: a number (C int),
    * a boolean (0/1), raw bytes, `{ onoff, linger }` or `{ sec, usec }`.
@@ -154,7 +175,12 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
    */
   setAncillary(choices: AncillaryOptions): this {
     validateObject(choices, 'options')
-    const settings = ANCILLARY.filter(([key]) => choices[key] !== undefined).map(([key, v4]) => [v4, validateBoolean(choices[key], `options.${key}`)] as const)
+    // Each value is read once, and all of them before any option is set.
+    const settings: [string, boolean][] = []
+    for (const [key, v4] of ANCILLARY) {
+      const value = choices[key]
+      if (value !== undefined) settings.push([v4, validateBoolean(value, `options.${key}`)])
+    }
     const family = this.core.family
     for (const [v4, on] of settings) {
       const spec = sockopt.optionForFamily(v4, family)

@@ -5,7 +5,8 @@
 // the parts together and keeps the listener counts they act on.
 import os from 'node:os'
 import { constants } from './constants.js'
-import { abortError, check, invalidArgType, invalidArgValue, socketClosed, systemError, wrongSocketType } from './errors.js'
+import { abortError, check, errnoName, invalidArgType, invalidArgValue, socketClosed, systemError, wrongSocketType } from './errors.js'
+import { bindPrivilegeHint } from './hints.js'
 import type { ErrorQueueMessage } from './errqueue.js'
 import { DatagramIo, type DatagramListeners, type Message, type RecvIntoResult, type RecvMemoryOptions, type SendManyEntry } from './datagram-io.js'
 import { interfaceIndex } from './interfaces.js'
@@ -26,6 +27,7 @@ import { validateAbortSignal, validateAddress, validateBytes, validateInteger, v
 const EINPROGRESS = -os.constants.errno.EINPROGRESS
 
 type Listeners = DatagramListeners & { errorqueue: number }
+
 
 /**
  * A socket of any family, type and protocol. Create one with `createSocket()`
@@ -68,15 +70,22 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
 
   #count(event: string | symbol, adding: 0 | 1): void {
     if (typeof event !== 'string' || !(event in this.#listeners)) return
+    // A socket adopted with owned: false may sit in this loop's epoll already
+    // (a net or dgram handle's): refuse its listener now, with a coded error.
+    if (adding && event !== 'error' && !this.core.owned && !this.closed) this.#readiness.prepare()
     this.#listeners[event as keyof Listeners] = this.listenerCount(event as keyof SocketEventMap) + adding
     if (event !== 'error') process.nextTick(() => this.#update())
   }
 
   #update(): void {
     if (this.core.closed) return
-    if (!this.#io && (this.#listeners.message > 0 || this.#listeners.batch > 0) && !this.core.stream) this.#data('receive')
-    this.#io?.offerBacklog()
-    this.#readiness.update()
+    try {
+      if (!this.#io && (this.#listeners.message > 0 || this.#listeners.batch > 0) && !this.core.stream) this.#data('receive')
+      this.#io?.offerBacklog()
+      this.#readiness.update()
+    } catch (err) {
+      this.emit('error', err as Error) // never an uncatchable throw from a tick
+    }
   }
 
   /** The datagram data path, made on first use (not for stream sockets). */
@@ -94,27 +103,6 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   get type(): K {
     return this.core.info.kind as K
   }
-  /** socket(2)'s domain, e.g. `constants.AF_INET`. */
-  get domain(): number {
-    return this.core.info.domain
-  }
-  /** socket(2)'s type argument, e.g. `constants.SOCK_DGRAM` (see `type` for the kind name). */
-  get socketType(): number {
-    return this.core.info.type
-  }
-  /** The socket(2) protocol, e.g. `constants.IPPROTO_UDP` (0 when the kernel chose). */
-  get protocol(): number {
-    return this.core.info.protocol
-  }
-  /** The file descriptor; -1 once closed or detached. */
-  get fd(): number {
-    return this.core.fd
-  }
-  /** True after close() or detach(). */
-  get closed(): boolean {
-    return this.core.closed
-  }
-
   /**
    * Binds to a local address (default: all addresses) and port (default 0,
    * any free port). For a packet socket, binds to an interface by name or
@@ -138,7 +126,8 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
       const family = this.core.ipFamily('bind')
       const port = validatePort(portOrIface)
       const address = addressOrProtocol === undefined ? (family === 4 ? '0.0.0.0' : '::') : validateAddress(addressOrProtocol, 'address', family)
-      check(addon.bind(this.core.open('bind'), this.domain, address, port), 'bind', { address, port })
+      const rc = addon.bind(this.core.open('bind'), this.domain, address, port)
+      if (rc < 0) throw systemError(rc, 'bind', { address, port, hint: errnoName(rc) === 'EACCES' ? bindPrivilegeHint(port) : undefined })
     }
     if (callback) process.nextTick(callback)
     return this

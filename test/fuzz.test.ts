@@ -151,4 +151,74 @@ describe('fuzzing the public API', () => {
       { ...params, numRuns: Math.min(RUNS, 60) },
     )
   })
+
+  test('getters and Proxies that transfer, shrink or close mid-call, over resizable and shared buffers: a coded error or a whole send, never an empty or wrong datagram', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('send', 'sendMany', 'sendSegments', 'recvInto', 'setOption', 'setsockopt', 'setAncillary', 'attachFilter'),
+        fc.array(fc.constantFrom('plain', 'resizable', 'tracking', 'shared', 'growable'), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.constantFrom('transfer', 'shrink', 'grow', 'close', 'none'), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 64 }),
+        async (method, kinds, actions, size) => {
+          const rx = make('udp4', 1)
+          const s = make('udp4', 0)
+          const port = rx.address().port
+          // Every buffer is non-empty and filled with 0x5a when made (a length-tracking view may
+          // shrink, legitimately, before it is validated): a datagram that is empty, larger than any
+          // buffer or holds other bytes can only come from memory read after it changed.
+          const views = kinds.map((kind) => makeView(kind, size))
+          let step = 0
+          const act = (): void => {
+            const action = actions[step++ % actions.length]
+            const target = views[step % views.length]
+            if (action === 'transfer' && target.buffer instanceof ArrayBuffer && !target.buffer.resizable) structuredClone(target.buffer, { transfer: [target.buffer] })
+            if (action === 'shrink' && target.buffer instanceof ArrayBuffer && target.buffer.resizable) target.buffer.resize(1)
+            if (action === 'grow' && target.buffer instanceof SharedArrayBuffer && target.buffer.growable) target.buffer.grow(Math.min(target.buffer.maxByteLength, target.buffer.byteLength + 8))
+            if (action === 'close') s.close()
+          }
+          const hostile = <T>(value: T): T => {
+            act()
+            return value
+          }
+          const calls: Record<string, () => unknown> = {
+            send: () => s.send(hostile(views[0].view), port, '127.0.0.1'),
+            sendMany: () => s.sendMany(new Proxy(views.map((v, i) => (i % 2 ? { get data() { return hostile(v.view) } } : v.view)), { get: (t, k, r) => (k !== 'length' && typeof k === 'string' && act(), Reflect.get(t, k, r)) }), port, '127.0.0.1'),
+            sendSegments: () => s.sendSegments(hostile(views[0].view), Math.max(1, Math.floor(size / 3)), port, '127.0.0.1'),
+            recvInto: () => rx.recvInto(hostile(views[0].view)),
+            setOption: () => s.setOption('SO_LINGER', { get onoff() { return hostile(true) }, get linger() { return hostile(3) } } as never),
+            setsockopt: () => s.setsockopt(netsock.constants.SOL_SOCKET, netsock.constants.SO_RCVTIMEO, { get sec() { return hostile(1) }, usec: 0 } as never),
+            setAncillary: () => s.setAncillary({ get ttl() { return hostile(true) }, get tos() { return hostile(false) } }),
+            attachFilter: () => s.attachFilter([{ code: 0x06, jt: 0, jf: 0, get k() { return hostile(0xffff) } }]),
+          }
+          if (method === 'recvInto') make('udp4', 0).send(Buffer.alloc(size, 0x5a), port, '127.0.0.1')
+          await survives(calls[method])
+          // Whatever reached the receiver is whole.
+          const got = Buffer.alloc(256)
+          for (let r; (r = rx.recvInto(got)); ) {
+            expect(r.size, 'an empty datagram').toBeGreaterThan(0)
+            expect(r.size).toBeLessThanOrEqual(size)
+            expect(got.subarray(0, r.bytes).every((b) => b === 0x5a), 'bytes that were never sent').toBe(true)
+          }
+          rx.close()
+          s.close()
+        },
+      ),
+      { ...params, numRuns: Math.min(RUNS * 2, 400) },
+    )
+  })
 })
+
+/** A non-empty view of 0x5a bytes over a plain, resizable (fixed or length-tracking), shared or growable buffer. */
+function makeView(kind: string, size: number): { view: Uint8Array; buffer: ArrayBufferLike } {
+  const buffer =
+    kind === 'resizable' || kind === 'tracking'
+      ? new ArrayBuffer(size, { maxByteLength: size * 2 })
+      : kind === 'shared'
+        ? new SharedArrayBuffer(size)
+        : kind === 'growable'
+          ? new SharedArrayBuffer(size, { maxByteLength: size * 2 })
+          : new ArrayBuffer(size)
+  const view = kind === 'tracking' ? new Uint8Array(buffer) : new Uint8Array(buffer, 0, size)
+  view.fill(0x5a)
+  return { view, buffer }
+}

@@ -46,18 +46,20 @@ describe('tcpInfo', () => {
       let got = 0
       const reader = new net.Socket({ fd: conn.detach(), readable: true, writable: true })
       reader.on('data', (d) => (got += d.length))
-      for (let i = 0; i < 100 && got < payload.length; i++) await sleep(10)
+      // Wait on the data, not on a clock (bounded by the test's timeout).
+      while (got < payload.length) await sleep(10)
       expect(got).toBe(payload.length)
       const after = tcpInfo(client)
       expect(after.rtt).toBeGreaterThan(0) // microseconds; measured from the ACKs
       expect(after.rttvar).toBeGreaterThan(0)
       expect(after.min_rtt).toBeGreaterThan(0)
       expect(after.bytes_acked! - before.bytes_acked!).toBe(payload.length)
-      expect(after.bytes_sent! - before.bytes_sent!).toBe(payload.length)
+      // bytes_sent counts retransmitted bytes too (RFC 4898 HCDataOctetsOut), which a busy machine can cause.
+      expect(after.bytes_sent! - before.bytes_sent!).toBe(payload.length + (after.bytes_retrans! - before.bytes_retrans!))
       expect(after.data_segs_out!).toBeGreaterThan(before.data_segs_out!)
       expect(after.segs_out!).toBeGreaterThan(before.segs_out!)
       expect(after.delivery_rate!).toBeGreaterThan(0)
-      expect(after.last_data_sent).toBeLessThan(5000)
+      expect(after.last_data_sent).toBeLessThan(60_000) // ms since the last data: this test's own write
       const peer = tcpInfo(reader)
       expect(peer.bytes_received!).toBeGreaterThanOrEqual(payload.length)
       expect(peer.data_segs_in!).toBeGreaterThan(0)
