@@ -9,6 +9,7 @@
 #include <time.h>
 // After <time.h>: it uses struct timespec.
 #include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 
 #include <cerrno>
 #include <cstring>
@@ -55,6 +56,15 @@ static void ParseErrorControl(const msghdr* msg, int32_t* meta, uint8_t* offende
     } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
                (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
       meta[ttl] = CmsgSmallInt(msg, c);
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING && CmsgFits(msg, c, sizeof(scm_timestamping))) {
+      // Transmit timestamps (SO_TIMESTAMPING): ts[0] is the software one (man 7 socket,
+      // Documentation/networking/timestamping.rst); its error has origin TIMESTAMPING.
+      scm_timestamping tss;
+      memcpy(&tss, CMSG_DATA(c), sizeof(tss));
+      uint64_t sec = static_cast<uint64_t>(tss.ts[0].tv_sec);
+      meta[txSecLow] = static_cast<int32_t>(sec & 0xffffffff);
+      meta[txSecHigh] = static_cast<int32_t>(sec >> 32);
+      meta[txNsec] = static_cast<int32_t>(tss.ts[0].tv_nsec);
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS && CmsgFits(msg, c, sizeof(timespec))) {
       timespec ts;
       memcpy(&ts, CMSG_DATA(c), sizeof(ts));
@@ -102,6 +112,7 @@ static napi_value ReadErrorQueue(napi_env env, napi_callback_info cbinfo) {
   memset(meta, 0, kStride * sizeof(int32_t));
   meta[ttl] = -1;
   meta[tsNsec] = -1;
+  meta[txNsec] = -1;
   meta[size] = static_cast<int32_t>(n);
   meta[bytes] = static_cast<int32_t>(static_cast<size_t>(n) < length ? static_cast<size_t>(n) : length);
   meta[flags] = msg.msg_flags;

@@ -41,6 +41,76 @@ static int SendPrepared(int fd, IoScratch* io, int count) {
   return n < 0 ? -errno : n;
 }
 
+// Appends one cmsg carrying `len` bytes of `value`; false when it does not fit.
+static bool PutCmsg(msghdr* h, size_t cap, int level, int type, const void* value, size_t len) {
+  if (h->msg_controllen + CMSG_SPACE(len) > cap) return false;
+  auto* c = reinterpret_cast<cmsghdr*>(static_cast<unsigned char*>(h->msg_control) + h->msg_controllen);
+  memset(c, 0, CMSG_SPACE(len));
+  c->cmsg_level = level;
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(len);
+  memcpy(CMSG_DATA(c), value, len);
+  h->msg_controllen += CMSG_SPACE(len);
+  return true;
+}
+
+// Turns one sendmeta record into control messages for h (man 7 ip, man 7 ipv6,
+// man 7 udp): TOS/TCLASS, TTL/HOPLIMIT, PKTINFO (source address and/or
+// interface) and UDP_SEGMENT. The levels follow the destination: IPv4 ones
+// for an IPv4 socket or a v4-mapped destination. No flags: no control.
+static void PrepareControl(msghdr* h, const int32_t* m, unsigned char* buf, size_t cap) {
+  using namespace sendmeta;
+  h->msg_control = nullptr;
+  h->msg_controllen = 0;
+  int f = m[flags];
+  if (f == 0) return;
+  h->msg_control = buf;
+  bool v4 = m[ipv4] != 0;
+  if (f & kSendTos) {
+    int tos = m[sendmeta::tos];
+    PutCmsg(h, cap, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, &tos, sizeof(tos));
+  }
+  if (f & kSendTtl) {
+    int hops = m[ttl];
+    PutCmsg(h, cap, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TTL : IPV6_HOPLIMIT, &hops, sizeof(hops));
+  }
+  if (f & kSendPktinfo) {
+    if (v4) {
+      in_pktinfo pi;
+      memset(&pi, 0, sizeof(pi));
+      pi.ipi_ifindex = m[ifindex];
+      if (m[srcFamily] == 4) memcpy(&pi.ipi_spec_dst, &m[src], 4);
+      PutCmsg(h, cap, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+    } else {
+      in6_pktinfo pi;
+      memset(&pi, 0, sizeof(pi));
+      pi.ipi6_ifindex = static_cast<unsigned>(m[ifindex]);
+      if (m[srcFamily] == 6) memcpy(&pi.ipi6_addr, &m[src], 16);
+      PutCmsg(h, cap, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+    }
+  }
+#ifdef UDP_SEGMENT
+  if (f & kSendSegment) {
+    uint16_t seg = static_cast<uint16_t>(m[segment]);
+    PutCmsg(h, cap, IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof(seg));
+  }
+#endif
+  if (h->msg_controllen == 0) h->msg_control = nullptr;
+}
+
+// The sendmeta record `index` of a controls argument, or nullptr/false after a RangeError.
+static bool ControlAt(Args& args, size_t arg, size_t index, const int32_t** out) {
+  uint8_t* bytes;
+  size_t len;
+  *out = nullptr;
+  if (args.Missing(arg)) return true;
+  if (!args.Bytes(arg, &bytes, &len)) return false;
+  if ((index + 1) * sendmeta::kStride * sizeof(int32_t) > len || reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
+    return args.RangeError("send controls too small or misaligned");
+  *out = reinterpret_cast<const int32_t*>(bytes) + index * sendmeta::kStride;
+  return true;
+}
+
 // encodeSockaddr(family, address, port, out) -> sockaddr length written into out, or -errno.
 static napi_value EncodeSockaddr(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "encodeSockaddr");
@@ -75,6 +145,35 @@ static napi_value Send(napi_env env, napi_callback_info cbinfo) {
   return SyscallResult(env, n);
 }
 
+// sendMsg(fd, data, offset, length, addr?, controls, index) -> bytes sent or
+// -errno: one datagram (or one GSO train) with the control messages of
+// sendmeta record `index` (sendmsg, man 2 sendmsg).
+static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
+  Args args(env, cbinfo, "sendMsg");
+  int32_t fd, index;
+  uint8_t *data, *addr;
+  size_t len, addrLen;
+  int status;
+  const int32_t* control;
+  if (!args.Int(0, &fd) || !args.ByteRange(1, &data, &len, &status) || !args.OptionalBytes(4, &addr, &addrLen) ||
+      !args.Int(6, &index) || index < 0 || !ControlAt(args, 5, static_cast<size_t>(index), &control))
+    return nullptr;
+  if (status != 0) return Number(env, status);
+  iovec iov = {data, len};
+  alignas(cmsghdr) unsigned char buf[kControlBytes];
+  msghdr h;
+  memset(&h, 0, sizeof(h));
+  h.msg_name = addr;
+  h.msg_namelen = static_cast<socklen_t>(addrLen);
+  h.msg_iov = &iov;
+  h.msg_iovlen = 1;
+  if (control != nullptr) PrepareControl(&h, control, buf, sizeof(buf));
+  ssize_t n;
+  do n = sendmsg(fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return SyscallResult(env, n);
+}
+
 // Bytes of element i of a JS array; 0, kErrDetached, or -1 after a TypeError.
 static int Element(napi_env env, napi_value list, uint32_t i, uint8_t** data, size_t* len) {
   napi_value item;
@@ -83,10 +182,11 @@ static int Element(napi_env env, napi_value list, uint32_t i, uint8_t** data, si
   return *len == 0 ? DetachedStatus(env, item) : 0;
 }
 
-// sendMany(fd, datas, addrs, start, count) -> datagrams sent or -errno.
+// sendMany(fd, datas, addrs, start, count, controls?) -> datagrams sent or -errno.
 // datas: Array of byte views; addrs: one sockaddr for all, an Array of
-// sockaddrs (entries may be undefined for the default), or undefined.
-// A detached entry sends nothing and returns kErrDetached.
+// sockaddrs (entries may be undefined for the default), or undefined;
+// controls: sendmeta records parallel to datas (record i for datas[i]), or
+// undefined. A detached entry sends nothing and returns kErrDetached.
 static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "sendMany");
   int32_t fd, start, count;
@@ -105,6 +205,10 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   size_t sharedLen = 0;
   if (!perEntry && !args.OptionalBytes(2, &shared, &sharedLen)) return nullptr;
 
+  const int32_t* controls = nullptr;
+  if (count > 0 && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls)) return nullptr;
+  if (controls != nullptr) controls -= (static_cast<size_t>(start) + count - 1) * sendmeta::kStride;
+
   IoScratch* io = Scratch(env);
   for (int i = 0; i < count; i++) {
     uint8_t* bytes;
@@ -112,6 +216,8 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
     int status = Element(env, args[1], start + i, &bytes, &len);
     if (status < 0) return status == -1 ? nullptr : Number(env, status);
     PrepareSend(io, i, bytes, len, shared, sharedLen);
+    if (controls != nullptr)
+      PrepareControl(&io->msgs[i].msg_hdr, controls + static_cast<size_t>(start + i) * sendmeta::kStride, io->control[i], kControlBytes);
     if (!perEntry) continue;
     napi_value a;
     napi_get_element(env, args[2], start + i, &a);
@@ -276,7 +382,7 @@ static napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
 
 void RegisterIo(napi_env env, napi_value exports) {
   static const Export kExports[] = {
-      {"encodeSockaddr", EncodeSockaddr}, {"send", Send},         {"sendMany", SendMany},
+      {"encodeSockaddr", EncodeSockaddr}, {"send", Send},         {"sendMsg", SendMsg},   {"sendMany", SendMany},
       {"sendSegments", SendSegments},     {"recvMany", RecvMany}, {"recvInto", RecvInto},
   };
   ExportAll(env, exports, kExports);

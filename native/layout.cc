@@ -22,11 +22,25 @@ static napi_value ErrqueueLayout(napi_env env) {
   return o;
 }
 
+static napi_value SendLayout(napi_env env) {
+  using namespace sendmeta;
+  napi_value o;
+  napi_create_object(env, &o);
+  NETSOCK_SEND_META(NETSOCK_FIELD_EXPORT)
+  SetNumber(env, o, "stride", kStride);
+  SetNumber(env, o, "TOS", kSendTos);
+  SetNumber(env, o, "TTL", kSendTtl);
+  SetNumber(env, o, "PKTINFO", kSendPktinfo);
+  SetNumber(env, o, "SEGMENT", kSendSegment);
+  return o;
+}
+
 #undef NETSOCK_FIELD_EXPORT
 
 void ExportLayouts(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "recvLayout", RecvLayout(env));
   napi_set_named_property(env, exports, "errqueueLayout", ErrqueueLayout(env));
+  napi_set_named_property(env, exports, "sendLayout", SendLayout(env));
   napi_value limits;
   napi_create_object(env, &limits);
   SetNumber(env, limits, "maxBatch", kMaxBatch);

@@ -45,7 +45,28 @@ namespace netsock {
   X(ttl, 1)         /* TTL / hop limit of the ICMP error, -1 if absent */ \
   X(tsSecLow, 1)    /* SO_TIMESTAMPNS seconds, low and high 32 bits */ \
   X(tsSecHigh, 1)   \
-  X(tsNsec, 1)      /* nanoseconds, -1 if absent */
+  X(tsNsec, 1)      /* nanoseconds, -1 if absent */ \
+  X(txSecLow, 1)    /* SCM_TIMESTAMPING software time (ts[0]): seconds, low and high 32 bits */ \
+  X(txSecHigh, 1)   \
+  X(txNsec, 1)      /* nanoseconds, -1 if absent */
+
+// Per datagram sent with control messages (sendMsg, sendMany's controls):
+// X(name, width). JS fills it; native turns it into cmsgs.
+#define NETSOCK_SEND_META(X) \
+  X(flags, 1)     /* which of the fields below apply: kSend* bits */ \
+  X(tos, 1)       /* IP_TOS / IPV6_TCLASS byte (DSCP and ECN) */ \
+  X(ttl, 1)       /* IP_TTL / IPV6_HOPLIMIT */ \
+  X(ifindex, 1)   /* pktinfo: outgoing interface, 0 for any */ \
+  X(srcFamily, 1) /* pktinfo: 4 or 6 for the source address below, 0 for none */ \
+  X(src, 4)       /* pktinfo: source address bytes (4 or 16) */ \
+  X(segment, 1)   /* UDP_SEGMENT size */ \
+  X(ipv4, 1)      /* 1: IPv4 cmsg levels (an IPv4 socket, or a v4-mapped destination) */
+
+// sendmeta::flags bits.
+constexpr int kSendTos = 1;
+constexpr int kSendTtl = 2;
+constexpr int kSendPktinfo = 4;
+constexpr int kSendSegment = 8;
 
 #define NETSOCK_FIELD_INDEX(name, width) name, name##_last_ = name + (width)-1,
 namespace recvmeta {
@@ -53,6 +74,9 @@ enum : int { NETSOCK_RECV_META(NETSOCK_FIELD_INDEX) kStride };
 }
 namespace errmeta {
 enum : int { NETSOCK_ERRQUEUE_META(NETSOCK_FIELD_INDEX) kStride };
+}
+namespace sendmeta {
+enum : int { NETSOCK_SEND_META(NETSOCK_FIELD_INDEX) kStride };
 }
 #undef NETSOCK_FIELD_INDEX
 
@@ -67,8 +91,9 @@ constexpr int kMaxUdpPayload = 65507;
 // Segments per GSO send the kernel accepts everywhere (UDP_MAX_SEGMENTS).
 constexpr int kMaxGsoSegments = 64;
 
-// Sets exports.recvLayout and exports.errqueueLayout ({ field: index, ...,
-// stride } each), exports.limits (the constants above and sizeof(long)) and
+// Sets exports.recvLayout, exports.errqueueLayout and exports.sendLayout
+// ({ field: index, ..., stride } each, sendLayout with the flag bits),
+// exports.limits (the constants above and sizeof(long)) and
 // the ERR_DETACHED / ERR_OUT_OF_BOUNDS results (args.h).
 void ExportLayouts(napi_env env, napi_value exports);
 

@@ -64,6 +64,8 @@ export interface ErrorQueueMessage {
   ttl?: number
   /** Kernel receive time of the error in nanoseconds since the epoch (with SO_TIMESTAMPNS on). */
   timestampNs?: bigint
+  /** A transmit timestamp (origin 'timestamping', SCM_TIMESTAMPING), nanoseconds since the epoch; `data` is its id. */
+  txTimestampNs?: bigint
 }
 
 const ORIGINS: [string, ErrorOrigin][] = [
@@ -91,6 +93,10 @@ function ipAddress(at: number, len: number): ErrorQueueAddress | undefined {
   const out: ErrorQueueAddress = { address: a.address, family: a.family, port: a.port }
   if (a.scopeId) out.scopeId = a.scopeId
   return out
+}
+
+function nanoseconds(secHigh: number, secLow: number, nsec: number): bigint {
+  return ((BigInt(secHigh >>> 0) << 32n) | BigInt(secLow >>> 0)) * 1_000_000_000n + BigInt(nsec)
 }
 
 /** Scratch for callers that pass no buffer; the payload handed out is a copy. */
@@ -129,9 +135,7 @@ export function readErrorQueueFd(fd: number, buf?: Bytes, offset = 0, length?: n
   const destination = ipAddress(0, meta[E.nameLen])
   if (destination) msg.destination = destination
   if (meta[E.ttl] >= 0) msg.ttl = meta[E.ttl]
-  if (meta[E.tsNsec] >= 0) {
-    const sec = (BigInt(meta[E.tsSecHigh] >>> 0) << 32n) | BigInt(meta[E.tsSecLow] >>> 0)
-    msg.timestampNs = sec * 1_000_000_000n + BigInt(meta[E.tsNsec])
-  }
+  if (meta[E.tsNsec] >= 0) msg.timestampNs = nanoseconds(meta[E.tsSecHigh], meta[E.tsSecLow], meta[E.tsNsec])
+  if (meta[E.txNsec] >= 0) msg.txTimestampNs = nanoseconds(meta[E.txSecHigh], meta[E.txSecLow], meta[E.txNsec])
   return msg
 }

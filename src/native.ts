@@ -36,7 +36,9 @@ export interface NativePoller {
 /** Int32 fields per received datagram, in the order native/layout.h lists them (NETSOCK_RECV_META). */
 export const RECV_FIELDS = ['length', 'addrLen', 'segment', 'ttl', 'tos', 'ifindex', 'tsSecLow', 'tsSecHigh', 'tsNsec', 'dropped', 'dstFamily', 'dst'] as const
 /** Int32 fields per error-queue entry (NETSOCK_ERRQUEUE_META in native/layout.h). */
-export const ERRQUEUE_FIELDS = ['bytes', 'size', 'flags', 'nameLen', 'hasError', 'eeErrno', 'origin', 'type', 'code', 'info', 'data', 'offenderLen', 'ttl', 'tsSecLow', 'tsSecHigh', 'tsNsec'] as const
+export const ERRQUEUE_FIELDS = ['bytes', 'size', 'flags', 'nameLen', 'hasError', 'eeErrno', 'origin', 'type', 'code', 'info', 'data', 'offenderLen', 'ttl', 'tsSecLow', 'tsSecHigh', 'tsNsec', 'txSecLow', 'txSecHigh', 'txNsec'] as const
+/** Int32 fields per datagram sent with control messages (NETSOCK_SEND_META in native/layout.h), and the flag bits. */
+export const SEND_FIELDS = ['flags', 'tos', 'ttl', 'ifindex', 'srcFamily', 'src', 'segment', 'ipv4', 'TOS', 'TTL', 'PKTINFO', 'SEGMENT'] as const
 
 /** Field name -> Int32 index, and `stride`: Int32s per entry. */
 export type Layout<F extends string> = Readonly<Record<F | 'stride', number>>
@@ -96,8 +98,10 @@ export interface Addon {
   encodeSockaddr(family: number, address: string, port: number, out: Uint8Array): number
   /** sendto: bytes sent. addr: an encoded sockaddr, or undefined on a connected socket. */
   send(fd: number, data: Bytes, offset: number, length: number, addr: Uint8Array | undefined): number
-  /** sendmmsg over datas[start, start + count): datagrams sent. */
-  sendMany(fd: number, datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, start: number, count: number): number
+  /** sendmsg of one datagram with the control messages of sendLayout record `index` of `controls`: bytes sent. */
+  sendMsg(fd: number, data: Bytes, offset: number, length: number, addr: Uint8Array | undefined, controls: Int32Array, index: number): number
+  /** sendmmsg over datas[start, start + count), with sendLayout records parallel to datas when `controls` is given: datagrams sent. */
+  sendMany(fd: number, datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, start: number, count: number, controls?: Int32Array): number
   /** One GSO sendmsg (gso 1) or one sendmmsg of segment-sized pieces (gso 0): bytes sent. */
   sendSegments(fd: number, data: Bytes, offset: number, length: number, segment: number, addr: Uint8Array | undefined, gso: number): number
   /** recvmmsg of up to max datagrams into data (slot bytes each), meta (recvLayout) and addrs: datagrams received. */
@@ -108,6 +112,8 @@ export interface Addon {
   recvLayout: Layout<(typeof RECV_FIELDS)[number]>
   /** Where each field of an error-queue entry's metadata sits. */
   errqueueLayout: Layout<(typeof ERRQUEUE_FIELDS)[number]>
+  /** Where each field of a send-control record sits, and its flag bits (TOS, TTL, PKTINFO, SEGMENT). */
+  sendLayout: Layout<(typeof SEND_FIELDS)[number]>
   limits: Limits
   /** Result for bytes that were detached before the call (never an errno). */
   ERR_DETACHED: number
@@ -140,3 +146,4 @@ function load(): Addon {
 export const addon: Addon = load()
 checkLayout('recvLayout', addon.recvLayout, RECV_FIELDS)
 checkLayout('errqueueLayout', addon.errqueueLayout, ERRQUEUE_FIELDS)
+checkLayout('sendLayout', addon.sendLayout, SEND_FIELDS)

@@ -11,6 +11,7 @@ export type OptionKind =
   | 'timeout-ms' // milliseconds <-> struct timeval
   | 'string' // string <-> char[] (interface or algorithm name)
   | 'in_addr' // IPv4 address string <-> struct in_addr
+  | 'enum' // one of the names in `values` <-> C int
 
 /** The socket kinds netsock creates, used to say which sockets take an option. */
 export type SocketKind = 'udp4' | 'udp6' | 'tcp4' | 'tcp6' | 'raw4' | 'raw6' | 'packet'
@@ -33,6 +34,8 @@ export interface OptionSpec {
   readonly max?: number
   /** Maximum byte length for 'string' options. */
   readonly maxLength?: number
+  /** 'enum' options: each name and the C int it stands for (a number within them is accepted too). */
+  readonly values?: Readonly<Record<string, number>>
   /** The option can only be read (getsockopt), never set. */
   readonly readOnly?: boolean
   /** The kernel does not report the value back (read it through `readBackVia`). */
@@ -80,6 +83,16 @@ const V4_DUAL: SocketKind[] = [...V4, 'udp6', 'tcp6']
 const V4_DGRAM_DUAL: SocketKind[] = ['udp4', 'raw4', 'udp6']
 const V6: SocketKind[] = ['udp6', 'tcp6', 'raw6']
 const INT_MAX = 2 ** 31 - 1
+
+/** The IP_PMTUDISC_* / IPV6_PMTUDISC_* values this system's headers have, by lower-case name. */
+function pmtudisc(prefix: 'IP' | 'IPV6'): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const name of ['DONT', 'WANT', 'DO', 'PROBE', 'INTERFACE', 'OMIT']) {
+    const value = constants[`${prefix}_PMTUDISC_${name}`]
+    if (value !== undefined) out[name.toLowerCase()] = value
+  }
+  return out
+}
 
 type Row = Omit<OptionSpec, 'name' | 'level' | 'optname' | 'levelName' | 'man'> & { man?: string }
 
@@ -131,7 +144,8 @@ const IP_ROWS = {
   IP_RECVTOS: { ipv6: 'IPV6_RECVTCLASS', kind: 'bool', sockets: V4_DGRAM_DUAL, example: true, doc: 'Attach each datagram\'s TOS byte (and ECN bits).' },
   IP_PKTINFO: { ipv6: 'IPV6_RECVPKTINFO', kind: 'bool', sockets: V4_DGRAM_DUAL, example: true, doc: 'Attach destination address and interface index.' },
   IP_RECVERR: { ipv6: 'IPV6_RECVERR', kind: 'bool', sockets: V4_DUAL, example: true, doc: 'Queue extended errors (ICMP and local) on the error queue.' },
-  IP_MTU_DISCOVER: { ipv6: 'IPV6_MTU_DISCOVER', kind: 'int', min: 0, max: 5, sockets: V4_DUAL, example: 2, doc: 'Path MTU discovery mode (IP_PMTUDISC_DONT/WANT/DO/PROBE/INTERFACE/OMIT).' },
+  IP_MTU_DISCOVER: { ipv6: 'IPV6_MTU_DISCOVER', kind: 'enum', values: pmtudisc('IP'), sockets: V4_DUAL, example: 'do', doc: "Path MTU discovery: 'dont' (fragment), 'want' (DF, fragment locally when the route's MTU is smaller), 'do' (DF, EMSGSIZE above the path MTU), 'probe' (DF, ignore the known path MTU), 'interface', 'omit'." },
+  IP_MTU: { ipv6: 'IPV6_MTU', kind: 'int', readOnly: true, sockets: V4_DUAL, example: 0, doc: 'The path MTU known for the connected peer (ENOTCONN when not connected); see pathMtu().' },
   IP_HDRINCL: { kind: 'bool', sockets: ['raw4'], privilege: 'CAP_NET_RAW', example: true, doc: 'Data sent includes the IPv4 header.' },
   IP_MULTICAST_TTL: { ipv6: 'IPV6_MULTICAST_HOPS', kind: 'int', min: 0, max: 255, sockets: V4_DGRAM_DUAL, example: 4, doc: 'TTL of multicast packets sent.' },
   IP_MULTICAST_LOOP: { ipv6: 'IPV6_MULTICAST_LOOP', kind: 'bool', sockets: V4_DGRAM_DUAL, example: false, doc: 'Loop multicast sent back to local listeners.' },
@@ -150,7 +164,8 @@ const IPV6_ROWS = {
   IPV6_RECVHOPLIMIT: { kind: 'bool', sockets: ['udp6', 'raw6'], example: true, doc: 'Attach each datagram\'s hop limit.' },
   IPV6_RECVTCLASS: { kind: 'bool', sockets: ['udp6', 'raw6'], example: true, doc: 'Attach each datagram\'s traffic class (and ECN bits).' },
   IPV6_MULTICAST_LOOP: { kind: 'bool', sockets: ['udp6', 'raw6'], example: false, doc: 'Loop multicast sent back to local listeners.' },
-  IPV6_MTU_DISCOVER: { kind: 'int', min: 0, max: 5, sockets: V6, example: 2, doc: 'Path MTU discovery mode (IPV6_PMTUDISC_DONT/WANT/DO/PROBE/INTERFACE/OMIT).' },
+  IPV6_MTU_DISCOVER: { kind: 'enum', values: pmtudisc('IPV6'), sockets: V6, example: 'do', doc: "Path MTU discovery: 'dont', 'want', 'do', 'probe', 'interface', 'omit' (see IP_MTU_DISCOVER)." },
+  IPV6_MTU: { kind: 'int', readOnly: true, sockets: V6, example: 0, doc: 'The path MTU known for the connected peer (ENOTCONN when not connected); see pathMtu().' },
   IPV6_FREEBIND: { kind: 'bool', sockets: V6, example: true, doc: 'Allow binding to an address not (yet) configured.' },
   IPV6_TRANSPARENT: { kind: 'bool', sockets: V6, privilege: 'CAP_NET_ADMIN', example: true, doc: 'Transparent proxying: bind/receive non-local addresses.' },
 } satisfies Record<string, Row>

@@ -229,6 +229,12 @@ function encodeOption(spec: OptionSpec, value: unknown): number | Uint8Array {
       if (bytes.length > (spec.maxLength ?? 255)) throw outOfRange(`${argName}.length`, `<= ${spec.maxLength} bytes`, bytes.length)
       return bytes
     }
+    case 'enum': {
+      const values = spec.values ?? {}
+      if (typeof value === 'string' && value in values) return values[value]
+      if (typeof value === 'number' && Object.values(values).includes(value)) return value
+      throw invalidArgValue(argName, `must be one of ${Object.keys(values).map((v) => `'${v}'`).join(', ')}`, value)
+    }
     case 'in_addr': {
       if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(value) || value.split('.').some((p) => Number(p) > 255)) {
         throw invalidArgType(argName, 'an IPv4 address string', value)
@@ -290,6 +296,10 @@ export function getOption(target: OptionTarget, name: unknown): OptionValue {
       // The kernel stores the timeout in scheduler ticks, rounding up; keep the
       // result something setOption accepts again.
       return Math.min(tv.sec * 1000 + Math.round(tv.usec / 1000), spec.max ?? INT_MAX)
+    }
+    case 'enum': {
+      const value = decodeOption(fd, spec.level, spec.optname, 'int', spec.name) as number
+      return Object.entries(spec.values ?? {}).find(([, v]) => v === value)?.[0] ?? value
     }
     case 'in_addr': {
       const len = get(fd, spec.level, spec.optname, new Uint8Array(scratch, 0, 4), spec.name)

@@ -49,6 +49,8 @@ export interface Ancillary {
   ttl?: number
   /** IP TOS / IPv6 traffic class byte; its low two bits are the ECN codepoint. */
   tos?: number
+  /** The ECN codepoint (RFC 3168) of `tos`: 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE. */
+  ecn?: 0 | 1 | 2 | 3
   /** Local address the datagram was sent to, and the interface index it arrived on (pktinfo). */
   destination?: string
   /** Index of the interface the datagram arrived on (pktinfo). */
@@ -239,7 +241,10 @@ export class RecvBatch implements Iterable<Buffer> {
 export function readAncillary(meta: Int32Array, base: number): Ancillary {
   const out: Ancillary = {}
   if (meta[base + L.ttl] >= 0) out.ttl = meta[base + L.ttl]
-  if (meta[base + L.tos] >= 0) out.tos = meta[base + L.tos]
+  if (meta[base + L.tos] >= 0) {
+    out.tos = meta[base + L.tos]
+    out.ecn = (out.tos & 3) as 0 | 1 | 2 | 3
+  }
   if (meta[base + L.ifindex] >= 0) out.ifindex = meta[base + L.ifindex]
   const family = meta[base + L.dstFamily]
   if (family !== 0) {

@@ -8,6 +8,7 @@ import { addon } from './native.js'
 import { isReceiveMemory } from './recv-batch.js'
 
 const MAX_BATCH = addon.limits.maxBatch
+const STRIDE = addon.sendLayout.stride
 const EAGAIN = -os.constants.errno.EAGAIN
 
 /** What the queue reports back to its socket. */
@@ -26,6 +27,8 @@ export class SendQueue {
   #views: Uint8Array[] = []
   #lengths: number[] = []
   #addrs: (Uint8Array | undefined)[] = []
+  /** Send-control records parallel to the views (flags 0: none); null until one is queued. */
+  #controls: Int32Array | null = null
   #head = 0
   #host: SendQueueHost
 
@@ -43,11 +46,22 @@ export class SendQueue {
    * `batch.data(i)`, from this socket or another) is copied: the next
    * receive would overwrite it while it waits.
    */
-  push(view: Uint8Array, addr: Uint8Array | undefined): void {
+  push(view: Uint8Array, addr: Uint8Array | undefined, controls?: Int32Array, index = 0): void {
     if (isReceiveMemory(view.buffer)) view = view.slice()
+    const at = this.#views.length
     this.#views.push(view)
     this.#lengths.push(view.byteLength)
     this.#addrs.push(addr)
+    if (controls || this.#controls) {
+      const need = (at + 1) * STRIDE
+      if (!this.#controls || this.#controls.length < need) {
+        const grown = new Int32Array(Math.max(need, (this.#controls?.length ?? 0) * 2, 64 * STRIDE))
+        if (this.#controls) grown.set(this.#controls)
+        this.#controls = grown
+      }
+      if (controls) this.#controls.set(controls.subarray(index * STRIDE, (index + 1) * STRIDE), at * STRIDE)
+      else this.#controls.fill(0, at * STRIDE, need)
+    }
   }
 
   /** True when the datagram at `i` still has the bytes it was queued with (its buffer was not detached). */
@@ -73,11 +87,15 @@ export class SendQueue {
       }
       let count = 1
       while (count < MAX_BATCH && i + count < this.#views.length && this.#intact(i + count)) count++
-      const rc = addon.sendMany(fd, this.#views, this.#addrs, i, count)
+      const rc = addon.sendMany(fd, this.#views, this.#addrs, i, count, this.#controls ?? undefined)
       if (rc > 0) {
         let bytes = 0
-        for (let k = i; k < i + rc; k++) bytes += this.#lengths[k]
-        this.#host.sent(rc, bytes)
+        let datagrams = 0
+        for (let k = i; k < i + rc; k++) {
+          bytes += this.#lengths[k]
+          datagrams += this.#datagrams(k)
+        }
+        this.#host.sent(datagrams, bytes)
         this.#advance(rc)
         continue
       }
@@ -90,6 +108,13 @@ export class SendQueue {
       this.#host.failed(this.#host.error(rc, this.#addrs[i]))
     }
     return this.size === 0
+  }
+
+  /** Datagrams entry `k` makes: more than one for a GSO train (UDP_SEGMENT in its control). */
+  #datagrams(k: number): number {
+    const c = this.#controls
+    if (!c || !(c[k * STRIDE + addon.sendLayout.flags] & addon.sendLayout.SEGMENT)) return 1
+    return Math.ceil(this.#lengths[k] / c[k * STRIDE + addon.sendLayout.segment])
   }
 
   /** Drops everything still queued; returns how many. */
@@ -109,11 +134,13 @@ export class SendQueue {
       this.#views = []
       this.#lengths = []
       this.#addrs = []
+      this.#controls = null
       this.#head = 0
     } else if (this.#head > 4096 && this.#head * 2 > this.#views.length) {
       this.#views = this.#views.slice(this.#head)
       this.#lengths = this.#lengths.slice(this.#head)
       this.#addrs = this.#addrs.slice(this.#head)
+      this.#controls?.copyWithin(0, this.#head * STRIDE)
       this.#head = 0
     }
   }

@@ -5,14 +5,17 @@
 import { EventEmitter } from 'node:events'
 import util from 'node:util'
 import * as bpf from './bpf.js'
+import { constants } from './constants.js'
 import { readErrorQueueFd, type ErrorQueueMessage } from './errqueue.js'
 import * as multicast from './multicast.js'
 import type { Bytes } from './native.js'
 import type { OptionValueOf, ReadableOptionName, SettableOptionName } from './option-table.js'
 import * as sockopt from './options.js'
 import type { SocketCore } from './socket-core.js'
-import { socketName } from './sockaddr.js'
-import type { AncillaryOptions, SocketEventMap } from './socket-types.js'
+import { socketName, type AddressInfo, type PacketAddressInfo } from './sockaddr.js'
+import { check, invalidArgValue, wrongSocketType } from './errors.js'
+import { addon } from './native.js'
+import type { AncillaryOptions, SocketEventMap, TimestampingOptions } from './socket-types.js'
 import { validateBoolean, validateBytes, validateInteger, validateObject } from './validate.js'
 
 const ANCILLARY: [keyof AncillaryOptions, string][] = [
@@ -58,6 +61,56 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
   /** True after close() or detach(). */
   get closed(): boolean {
     return this.core.closed
+  }
+
+  /**
+   * Marks a stream socket as accepting connections.
+   * @example createSocket({ type: 'tcp4', reuseAddr: true }).bind(0, '127.0.0.1').listen()
+   */
+  listen(backlog = 511): this {
+    validateInteger(backlog, 'backlog', 0, 2 ** 31 - 1)
+    check(addon.listen(this.core.open('listen'), backlog), 'listen')
+    return this
+  }
+
+  /**
+   * Shuts down one or both directions of a connection (man 2 shutdown).
+   * @example conn.shutdown('write')   // send FIN, keep reading
+   */
+  shutdown(how: 'read' | 'write' | 'both' = 'both'): void {
+    const value = { read: constants.SHUT_RD, write: constants.SHUT_WR, both: constants.SHUT_RDWR }[how]
+    if (value === undefined) throw invalidArgValue('how', "must be 'read', 'write' or 'both'", how)
+    check(addon.shutdown(this.core.open('shutdown'), value), 'shutdown')
+  }
+
+  /**
+   * The local address of an IP socket (getsockname).
+   * @example createSocket({ type: 'udp4' }).bind(0).address() // { address: '0.0.0.0', family: 'IPv4', port: 41234 }
+   */
+  address(): AddressInfo {
+    const fd = this.core.open('address')
+    if (this.core.info.kind === 'packet') throw wrongSocketType('address() (use packetAddress())', 'packet')
+    return socketName(fd, false, this.core.info.domain) as AddressInfo
+  }
+
+  /**
+   * The interface, protocol and hardware address a packet socket is bound to
+   * (getsockname on AF_PACKET, man 7 packet).
+   * @example createSocket({ type: 'packet', protocol: 'ip' }).bind('lo').packetAddress().ifindex // 1
+   */
+  packetAddress(): PacketAddressInfo {
+    const fd = this.core.open('packetAddress')
+    if (this.core.info.kind !== 'packet') throw wrongSocketType('packetAddress()', this.core.info.kind)
+    const { port: _port, ...info } = socketName(fd, false, this.core.info.domain)
+    return info as PacketAddressInfo
+  }
+
+  /**
+   * The remote address of a connected socket (getpeername); ENOTCONN otherwise.
+   * @example conn.remoteAddress() // { address: '127.0.0.1', family: 'IPv4', port: 51234 }
+   */
+  remoteAddress(): AddressInfo {
+    return socketName(this.core.open('remoteAddress'), true, this.core.info.domain) as AddressInfo
   }
 
   /**
@@ -197,16 +250,47 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
    * `setOption('IP_RECVERR', true)` / `setOption('IPV6_RECVERR', true)`.
    * Listen for `'errorqueue'` to hear when entries wait (POLLERR, datagram
    * and raw sockets); the listener must drain the queue. Without a listener,
-   * entries that wake the event loop are drained and dropped.
+   * entries that wake the event loop are drained and dropped. Transmit
+   * timestamps (see `setTimestamping`) met on the way are emitted as
+   * `'txtimestamp'` events, never returned.
    * @example s.on('errorqueue', () => { for (let e; (e = s.readErrorQueue()); ) console.log(e.offender, e.type, e.code) })
    */
   readErrorQueue(buf?: Bytes, offset = 0, length?: number): ErrorQueueMessage | null {
-    if (buf === undefined) return readErrorQueueFd(this.core.open('readErrorQueue'))
-    const size = validateBytes(buf, 'buf').byteLength
-    validateInteger(offset, 'offset', 0, size)
-    const len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
-    return readErrorQueueFd(this.core.open('readErrorQueue'), buf, offset, len)
+    let len = 0
+    if (buf !== undefined) {
+      const size = validateBytes(buf, 'buf').byteLength
+      validateInteger(offset, 'offset', 0, size)
+      len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
+    }
+    for (;;) {
+      const fd = this.core.open('readErrorQueue')
+      const entry = buf === undefined ? readErrorQueueFd(fd) : readErrorQueueFd(fd, buf, offset, len)
+      if (entry?.origin !== 'timestamping' || entry.txTimestampNs === undefined) return entry
+      this.emit('txtimestamp', { id: entry.data, timeNs: entry.txTimestampNs })
+    }
   }
+
+  /**
+   * Kernel transmit timestamps (SO_TIMESTAMPING with TX_SOFTWARE, OPT_ID and
+   * OPT_TSONLY; man 7 socket): each datagram sent from now on yields one
+   * `'txtimestamp'` event `{ id, timeNs }`, `id` counting send calls from 0
+   * (a GSO train is one), `timeNs` the time the packet left for the device,
+   * on the clock of the receive timestamps (`setAncillary({ timestamp: true })`).
+   * netsock reads them from the error queue while a `'txtimestamp'` listener exists.
+   * @example s.setTimestamping({ tx: true }).on('txtimestamp', ({ id, timeNs }) => sentAt.set(id, timeNs))
+   */
+  setTimestamping(options: TimestampingOptions): this {
+    const tx = validateBoolean(validateObject(options, 'options').tx ?? false, 'options.tx')
+    const c = constants
+    const flags = tx ? c.SOF_TIMESTAMPING_TX_SOFTWARE | c.SOF_TIMESTAMPING_SOFTWARE | c.SOF_TIMESTAMPING_OPT_ID | c.SOF_TIMESTAMPING_OPT_TSONLY : 0
+    sockopt.setRawOption(this.core.open('setTimestamping'), c.SOL_SOCKET, c.SO_TIMESTAMPING, flags, 'SO_TIMESTAMPING')
+    this.core.txTimestamps = tx
+    this.interestChanged()
+    return this
+  }
+
+  /** @internal The socket's readiness re-evaluates what it waits for (Socket overrides). */
+  protected interestChanged(): void {}
 
   /**
    * Attaches a classic BPF filter (SO_ATTACH_FILTER, man 7 socket): from

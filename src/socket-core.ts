@@ -13,6 +13,10 @@ export class SocketCore {
   readonly owned: boolean
   /** 4 or 6 for IP sockets, 0 for others. */
   readonly family: 4 | 6 | 0
+  /** An IPv6 socket connected to an IPv4-mapped peer: its control messages take IPv4 levels. */
+  peerV4Mapped = false
+  /** setTimestamping({ tx: true }) is on: the error queue carries transmit timestamps. */
+  txTimestamps = false
   /** SOCK_STREAM: no datagram path, no error-queue polling. */
   readonly stream: boolean
 

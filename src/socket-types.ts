@@ -40,8 +40,24 @@ export interface SocketEventMap {
   close: []
   /** The error queue has entries (datagram and raw sockets; read them with readErrorQueue()). */
   errorqueue: []
+  /** A kernel transmit timestamp (after setTimestamping({ tx: true })). */
+  txtimestamp: [timestamp: TxTimestamp]
   /** EventEmitter's own. */
   newListener: [event: string | symbol, listener: (...args: never[]) => void]
   /** EventEmitter's own. */
   removeListener: [event: string | symbol, listener: (...args: never[]) => void]
+}
+
+/** Options of `setTimestamping()`. */
+export interface TimestampingOptions {
+  /** Kernel software transmit timestamps, as 'txtimestamp' events (false turns them off). */
+  tx?: boolean
+}
+
+/** One transmit timestamp: which send it belongs to and when the packet left. */
+export interface TxTimestamp {
+  /** The send call it belongs to, counted from 0 since timestamping was enabled (a GSO train is one). */
+  id: number
+  /** Nanoseconds since the epoch (CLOCK_REALTIME, as receive timestamps) when the packet went to the device. */
+  timeNs: bigint
 }

@@ -8,11 +8,16 @@ import { constants } from './constants.js'
 import { abortError, check, errnoName, invalidArgType, invalidArgValue, socketClosed, systemError, wrongSocketType } from './errors.js'
 import { bindPrivilegeHint } from './hints.js'
 import type { ErrorQueueMessage } from './errqueue.js'
-import { DatagramIo, type DatagramListeners, type Message, type RecvIntoResult, type RecvMemoryOptions, type SendManyEntry } from './datagram-io.js'
+import { DatagramIo } from './datagram-io.js'
+import type { DatagramListeners, RecvIntoResult, RecvMemoryOptions } from './datagram-receive.js'
+import type { DatagramSender, SendManyEntry } from './datagram-send.js'
+import type { Message } from './message-iterator.js'
+import type { OutgoingMessage } from './send-control.js'
 import { interfaceIndex } from './interfaces.js'
 import { addon, type Bytes } from './native.js'
 import * as sockopt from './options.js'
-import { ERRORS, Readiness } from './readiness.js'
+import { errorQueueSource } from './error-queue-source.js'
+import { Readiness } from './readiness.js'
 import type { RecvBatch } from './recv-batch.js'
 import { SocketControl } from './socket-control.js'
 import { SocketCore } from './socket-core.js'
@@ -26,7 +31,7 @@ import { validateAbortSignal, validateAddress, validateBytes, validateInteger, v
 
 const EINPROGRESS = -os.constants.errno.EINPROGRESS
 
-type Listeners = DatagramListeners & { errorqueue: number }
+type Listeners = DatagramListeners & { errorqueue: number; txtimestamp: number }
 
 
 /**
@@ -44,7 +49,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   #io: DatagramIo | null = null
   #memory: RecvMemoryOptions
   #stats = new SocketStats()
-  #listeners: Listeners = { message: 0, batch: 0, error: 0, errorqueue: 0 }
+  #listeners: Listeners = { message: 0, batch: 0, error: 0, errorqueue: 0, txtimestamp: 0 }
 
   /** @internal Use createSocket() or socket(). */
   constructor(fd: number, info: KindInfo, owned: boolean, memory: RecvMemoryOptions) {
@@ -52,12 +57,10 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     super(core)
     this.#memory = memory
     this.#readiness = new Readiness(core, (err) => this.#listeners.error > 0 && this.emit('error', err))
-    this.#readiness.add({
-      // Stream sockets are left out: a closed TCP socket reports POLLHUP, which
-      // libuv would turn into an endless 'errorqueue' wake-up.
-      interest: () => (this.#listeners.errorqueue > 0 && !core.stream ? ERRORS : 0),
-      onReady: (events, status) => void ((status < 0 || events & ERRORS) && this.#listeners.errorqueue > 0 && this.emit('errorqueue')),
-    })
+    const drain = (): void => {
+      while (!this.closed && this.readErrorQueue() !== null);
+    }
+    this.#readiness.add(errorQueueSource(core, this.#listeners, () => this.emit('errorqueue'), drain))
     if (core.stream) this.#readiness.add((this.#waiters = new StreamWaiters(core, () => this.#readiness.update(), (client) => new Socket(client, info, true, memory))))
     // Drop counts ride along with received datagrams once SO_RXQ_OVFL is on
     // (man 7 socket); set at once so drops before the first reader count too.
@@ -81,11 +84,16 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     if (this.core.closed) return
     try {
       if (!this.#io && (this.#listeners.message > 0 || this.#listeners.batch > 0) && !this.core.stream) this.#data('receive')
-      this.#io?.offerBacklog()
+      this.#io?.receiver.offerBacklog()
       this.#readiness.update()
     } catch (err) {
       this.emit('error', err as Error) // never an uncatchable throw from a tick
     }
+  }
+
+  /** @internal */
+  protected override interestChanged(): void {
+    this.#readiness.update()
   }
 
   /** The datagram data path, made on first use (not for stream sockets). */
@@ -93,10 +101,14 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     this.core.open(operation)
     if (this.#io) return this.#io
     if (this.core.stream) throw wrongSocketType(operation, this.type)
-    const host = { core: this.core, emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update() }
-    this.#io = new DatagramIo(host, this.#listeners, this.#stats, this.#memory)
+    const host = { emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update() }
+    this.#io = new DatagramIo(this.core, host, this.#listeners, this.#stats, this.#memory)
     this.#readiness.add(this.#io)
     return this.#io
+  }
+
+  #sender(operation: string): DatagramSender {
+    return this.#data(operation).sender
   }
 
   /** The kind this socket was created as ('udp4', 'tcp6', 'raw4', 'packet', ... or 'other'): createSocket's `type`. */
@@ -153,6 +165,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     const fd = this.core.open('connect')
     if (!this.#waiters) {
       check(addon.connect(fd, this.domain, host, port), 'connect', { address: host, port })
+      this.core.peerV4Mapped = this.core.family === 6 && /^(::ffff:)?\d+\.\d+\.\d+\.\d+$/i.test(host)
       return Promise.resolve()
     }
     if (this.#waiters.connecting) return Promise.reject(Object.assign(new Error('A connect is already in progress'), { code: 'ERR_SOCKET_CONNECTING' }))
@@ -176,16 +189,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    */
   disconnect(): this {
     check(addon.connect(this.core.open('disconnect'), constants.AF_UNSPEC), 'connect')
-    return this
-  }
-
-  /**
-   * Marks a stream socket as accepting connections.
-   * @example createSocket({ type: 'tcp4', reuseAddr: true }).bind(0, '127.0.0.1').listen()
-   */
-  listen(backlog = 511): this {
-    validateInteger(backlog, 'backlog', 0, 2 ** 31 - 1)
-    check(addon.listen(this.core.open('listen'), backlog), 'listen')
+    this.core.peerV4Mapped = false
     return this
   }
 
@@ -212,46 +216,6 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   }
 
   /**
-   * Shuts down one or both directions of a connection (man 2 shutdown).
-   * @example conn.shutdown('write')   // send FIN, keep reading
-   */
-  shutdown(how: 'read' | 'write' | 'both' = 'both'): void {
-    const value = { read: constants.SHUT_RD, write: constants.SHUT_WR, both: constants.SHUT_RDWR }[how]
-    if (value === undefined) throw invalidArgValue('how', "must be 'read', 'write' or 'both'", how)
-    check(addon.shutdown(this.core.open('shutdown'), value), 'shutdown')
-  }
-
-  /**
-   * The local address of an IP socket (getsockname).
-   * @example createSocket({ type: 'udp4' }).bind(0).address() // { address: '0.0.0.0', family: 'IPv4', port: 41234 }
-   */
-  address(): AddressInfo {
-    const fd = this.core.open('address')
-    if (this.type === 'packet') throw wrongSocketType('address() (use packetAddress())', 'packet')
-    return socketName(fd, false, this.domain) as AddressInfo
-  }
-
-  /**
-   * The interface, protocol and hardware address a packet socket is bound to
-   * (getsockname on AF_PACKET, man 7 packet).
-   * @example createSocket({ type: 'packet', protocol: 'ip' }).bind('lo').packetAddress().ifindex // 1
-   */
-  packetAddress(): PacketAddressInfo {
-    const fd = this.core.open('packetAddress')
-    if (this.type !== 'packet') throw wrongSocketType('packetAddress()', this.type)
-    const { port: _port, ...info } = socketName(fd, false, this.domain)
-    return info as PacketAddressInfo
-  }
-
-  /**
-   * The remote address of a connected socket (getpeername); ENOTCONN otherwise.
-   * @example conn.remoteAddress() // { address: '127.0.0.1', family: 'IPv4', port: 51234 }
-   */
-  remoteAddress(): AddressInfo {
-    return socketName(this.core.open('remoteAddress'), true, this.domain) as AddressInfo
-  }
-
-  /**
    * Sends one datagram, synchronously and without copying: the kernel reads
    * the bytes straight from `data`. Returns true when the kernel took it;
    * then the caller may reuse `data` at once. Returns false when the socket
@@ -267,7 +231,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   send(data: Bytes | string, port?: number, address?: string): boolean
   send(data: Bytes, offset: number, length: number, port?: number, address?: string): boolean
   send(data: Bytes | string, a?: number, b?: string | number, c?: number, d?: string): boolean {
-    const io = this.#data('send')
+    const io = this.#sender('send')
     const bytes = typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
     if (typeof b === 'number') {
       const offset = validateInteger(a, 'offset', 0, bytes.byteLength)
@@ -288,7 +252,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    * s.sendMany([a, b, { data: c, port: 6000 }], 5000, '127.0.0.1')
    */
   sendMany(list: readonly SendManyEntry[], port?: number, address?: string): number {
-    return this.#data('sendMany').sendMany(list, port, address)
+    return this.#sender('sendMany').sendMany(list, port, address)
   }
 
   /**
@@ -301,15 +265,38 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    * s.sendSegments(Buffer.alloc(48_000), 1200, 5000, '127.0.0.1')   // 40 datagrams, 1 syscall
    */
   sendSegments(data: Bytes, segmentSize: number, port?: number, address?: string): boolean {
-    const io = this.#data('sendSegments')
+    const io = this.#sender('sendSegments')
     validateBytes(data, 'data')
     validateInteger(segmentSize, 'segmentSize', 1, addon.limits.maxUdpPayload)
     return io.sendSegments(data, segmentSize, io.destination(port, address))
   }
 
+  /**
+   * Sends one datagram (or, with `segmentSize`, one GSO train) with its own
+   * control messages: `ecn` (0-3 or 'not-ect' | 'ect1' | 'ect0' | 'ce', in
+   * IP_TOS / IPV6_TCLASS, keeping the DSCP of `tos`), `ttl` (IP_TTL /
+   * IPV6_HOPLIMIT), `source` and `interface` (IP_PKTINFO / IPV6_PKTINFO) and
+   * `segmentSize` (UDP_SEGMENT; without GSO, separate datagrams). Returns and
+   * queues like `send`. An EMSGSIZE error carries the path MTU as `err.mtu`.
+   * @example s.sendMessage({ data, port: 4433, address: '192.0.2.7', ecn: 'ect0', source: '192.0.2.1' })
+   */
+  sendMessage(message: OutgoingMessage): boolean {
+    return this.#sender('sendMessage').sendMessage(message)
+  }
+
+  /**
+   * The path MTU the kernel knows toward the connected peer (IP_MTU /
+   * IPV6_MTU, man 7 ip): it falls when a router answers "fragmentation
+   * needed" / "packet too big". ENOTCONN on an unconnected socket.
+   * @example s.setOption('IP_MTU_DISCOVER', 'do'); s.connect(4433, '192.0.2.7'); s.pathMtu() // 1500
+   */
+  pathMtu(): number {
+    return this.getOption(this.core.family === 6 ? 'IPV6_MTU' : 'IP_MTU')
+  }
+
   /** True while sendSegments uses GSO on this socket (probed on the socket itself, once). */
   get gso(): boolean {
-    return !this.closed && this.core.family !== 0 && !this.core.stream && this.#data('gso').gso
+    return !this.closed && this.core.family !== 0 && !this.core.stream && this.#sender('gso').gso
   }
 
   /**
@@ -321,7 +308,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     const size = validateBytes(buf, 'buf').byteLength
     validateInteger(offset, 'offset', 0, size)
     const len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
-    return this.#data('recvInto').recvInto(buf, offset, len)
+    return this.#data('recvInto').receiver.recvInto(buf, offset, len)
   }
 
   /**
@@ -339,7 +326,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     validateObject(options, 'options')
     const highWaterMark = validateInteger(options.highWaterMark ?? 1024, 'options.highWaterMark', 1, 2 ** 30)
     const signal = validateAbortSignal(options.signal)
-    return this.#data('messages').iterate(highWaterMark, signal)
+    return this.#data('messages').receiver.iterate(highWaterMark, signal)
   }
 
   /**

@@ -304,7 +304,7 @@ describe('ancillary data', () => {
       const got = collect(rx)
       tx.send('anc', portOf(rx))
       await until(() => got.length === 1, 'a datagram')
-      const expected = { ttl: 33, tos: 0x29, destination, ifindex: loIndex, timestampNs: expect.any(BigInt) }
+      const expected = { ttl: 33, tos: 0x29, ecn: 1, destination, ifindex: loIndex, timestampNs: expect.any(BigInt) }
       const nowNs = BigInt(Date.now()) * 1_000_000n
       expect(got[0].rinfo).toEqual({ address: destination, family: type === 'udp4' ? 'IPv4' : 'IPv6', port: portOf(tx), size: 3, ...expected })
       const skew = got[0].rinfo.timestampNs - nowNs
@@ -331,11 +331,11 @@ describe('ancillary data', () => {
     rx.setAncillary({ ttl: true, tos: true })
     tx.send('with', portOf(rx))
     await until(() => got.length === 2, 'a second datagram')
-    expect(Object.keys(got[1].rinfo).sort()).toEqual(['address', 'family', 'port', 'size', 'tos', 'ttl'])
+    expect(Object.keys(got[1].rinfo).sort()).toEqual(['address', 'ecn', 'family', 'port', 'size', 'tos', 'ttl'])
     rx.setAncillary({ ttl: false })
     tx.send('less', portOf(rx))
     await until(() => got.length === 3, 'a third datagram')
-    expect(Object.keys(got[2].rinfo).sort()).toEqual(['address', 'family', 'port', 'size', 'tos'])
+    expect(Object.keys(got[2].rinfo).sort()).toEqual(['address', 'ecn', 'family', 'port', 'size', 'tos'])
     expect(() => rx.setAncillary({ ttl: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     expect(() => rx.setAncillary(null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
   })

@@ -178,7 +178,23 @@ const minusOneRestoresDefault: Rule = {
   },
 }
 
+/** IP_MTU / IPV6_MTU: read-only, and only on a connected socket (man 7 ip). */
+const pathMtuRule: Rule = {
+  says: 'is read-only: ENOTCONN until connected, then the route\'s MTU (loopback: 65536, capped at 65535 for IPv4)',
+  check(s, spec, kind) {
+    expect(thrown(() => s.getOption(spec.name)).code).toBe('ENOTCONN')
+    const loopback = kind.endsWith('6') ? '::1' : '127.0.0.1'
+    void s.connect(9, loopback).catch(() => {}) // a TCP connect has its route once it starts
+    // lo's MTU is 65536; an IPv4 route caps it at IP_MAX_MTU, 65535 (include/net/ip.h).
+    expect(s.getOption(spec.name)).toBe(kind.endsWith('4') ? 65535 : 65536)
+    const err = thrown(() => s.setOption(spec.name, 1))
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+  },
+}
+
 const RULES: Record<string, Rule> = {
+  IP_MTU: pathMtuRule,
+  IPV6_MTU: pathMtuRule,
   SO_RCVBUF: doubledAndCapped('net.core.rmem_max'),
   SO_SNDBUF: doubledAndCapped('net.core.wmem_max'),
   SO_RCVBUFFORCE: forcedPastCap('net.core.rmem_max', 'SO_RCVBUF'),
