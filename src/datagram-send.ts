@@ -7,7 +7,7 @@ import { constants } from './constants.js'
 import { bufferDetached, bufferOutOfBounds, callError, invalidArgType, type SystemError } from './errors.js'
 import { addon, type Bytes } from './native.js'
 import { CONTROL_FIELDS, encodeControl, isV4Mapped, type OutgoingMessage } from './send-control.js'
-import { SendQueue } from './send-queue.js'
+import { fresh, SendQueue } from './send-queue.js'
 import type { SocketCore } from './socket-core.js'
 import { decodeSockaddr, SockaddrCache } from './sockaddr.js'
 import { type SocketStats, STAT } from './stats.js'
@@ -112,7 +112,8 @@ export class DatagramSender {
 
   send(data: Bytes, offset: number, length: number, addr: Uint8Array | undefined): boolean {
     if (this.#queue.size > 0) return (this.#enqueue(viewOf(data, offset, length), addr), this.#wait())
-    const rc = addon.send(this.#core.fd, data, offset, length, addr)
+    const fd = this.#core.fd
+    const rc = fresh(addon.send(fd, data, offset, length, addr), addr !== undefined, () => addon.send(fd, data, offset, length, addr))
     if (rc >= 0) {
       this.#sent(1, rc)
       return true
@@ -193,7 +194,8 @@ export class DatagramSender {
   /** sendmsg of `bytes` with the control in this.#control; `datagrams`: how many it makes (a GSO train, more than one). */
   #sendOne(bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
     if (this.#queue.size === 0) {
-      const rc = addon.sendMsg(this.#core.fd, bytes, 0, length, addr, this.#control, 0)
+      const fd = this.#core.fd
+      const rc = fresh(addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0), addr !== undefined, () => addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0))
       if (rc >= 0) {
         this.#sent(datagrams, rc)
         return true
@@ -297,7 +299,8 @@ export class DatagramSender {
     let sent = 0
     if (this.#queue.size === 0) {
       while (sent < count) {
-        const rc = addon.sendMany(this.#core.fd, datas, addrs, sent, Math.min(count - sent, MAX_BATCH), controls ?? undefined)
+        const batch = (): number => addon.sendMany(this.#core.fd, datas, addrs, sent, Math.min(count - sent, MAX_BATCH), controls ?? undefined)
+        const rc = fresh(batch(), addrs !== undefined, batch)
         if (rc > 0) {
           let bytes = 0
           let datagrams = 0
@@ -341,7 +344,8 @@ export class DatagramSender {
         const chunk = Math.min(perCall, total - offset)
         // One datagram needs no GSO; several use it when the socket has it.
         const useGso = chunk > segment && this.gso
-        const rc = addon.sendSegments(this.#core.fd, data, offset, chunk, segment, addr, useGso ? 1 : 0)
+        const call = (): number => addon.sendSegments(this.#core.fd, data, offset, chunk, segment, addr, useGso ? 1 : 0)
+        const rc = fresh(call(), addr !== undefined, call)
         if (rc >= 0) {
           this.#sent(Math.ceil(rc / segment), rc)
           offset += rc

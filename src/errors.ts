@@ -2,6 +2,7 @@
 // turns them into errors shaped like Node's own system errors, and builds the
 // argument errors (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ...) that
 // validation throws before any system call.
+import os from 'node:os'
 import util from 'node:util'
 import { addon } from './native.js'
 
@@ -33,11 +34,16 @@ export interface SystemErrorContext {
 export function errnoName(errno: number): string {
   if (errno === 0) return 'OK'
   try {
-    return util.getSystemErrorName(errno)
+    const name = util.getSystemErrorName(errno)
+    if (!name.startsWith('Unknown')) return name
   } catch {
-    return `Unknown system error ${errno}`
+    // not a number libuv knows
   }
+  // libuv names only the errnos it maps (not ENOMSG, EHOSTDOWN, ...); the OS table has the rest.
+  return errnoNames.get(-errno) ?? `Unknown system error ${errno}`
 }
+
+const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]))
 
 /** The bytes passed as `name` were detached (transferred) before the system call could use them. */
 export function bufferDetached(name: string): TypeError & { code: string } {

@@ -73,9 +73,10 @@ const ORIGINS: [string, ErrorOrigin][] = [
   ['SO_EE_ORIGIN_LOCAL', 'local'],
   ['SO_EE_ORIGIN_ICMP', 'icmp'],
   ['SO_EE_ORIGIN_ICMP6', 'icmp6'],
+  // TIMESTAMPING and TXSTATUS share a value; transmit timestamps are what it carries now.
+  ['SO_EE_ORIGIN_TIMESTAMPING', 'timestamping'],
   ['SO_EE_ORIGIN_TXSTATUS', 'txstatus'],
   ['SO_EE_ORIGIN_ZEROCOPY', 'zerocopy'],
-  ['SO_EE_ORIGIN_TIMESTAMPING', 'timestamping'],
 ]
 const originNames = new Map<number, ErrorOrigin>()
 for (const [c, name] of ORIGINS) if (constants[c] !== undefined && !originNames.has(constants[c])) originNames.set(constants[c], name)

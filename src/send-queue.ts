@@ -23,6 +23,21 @@ export interface SendQueueHost {
   error(rc: number, addr: Uint8Array | undefined): Error
 }
 
+/**
+ * Errors an ICMP report leaves pending in SO_ERROR (man 7 udp: with
+ * IP_RECVERR, also on unconnected sockets). The next send returns the
+ * pending error instead of sending (sock_error), though it belongs to an
+ * earlier datagram and is in the error queue already; a send to an explicit
+ * destination that meets one is tried once more (reading SO_ERROR cleared it,
+ * so a real error of its own comes back on the retry).
+ */
+const STALE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPROTO', 'EMSGSIZE'].map((n) => -(os.constants.errno as Record<string, number>)[n]))
+
+/** `send()`'s result, tried once more when it is a pending error of an earlier datagram (see STALE). */
+export function fresh(rc: number, explicit: boolean, send: () => number): number {
+  return rc < 0 && explicit && STALE.has(rc) ? send() : rc
+}
+
 export class SendQueue {
   #views: Uint8Array[] = []
   #lengths: number[] = []
@@ -87,7 +102,8 @@ export class SendQueue {
       }
       let count = 1
       while (count < MAX_BATCH && i + count < this.#views.length && this.#intact(i + count)) count++
-      const rc = addon.sendMany(fd, this.#views, this.#addrs, i, count, this.#controls ?? undefined)
+      const batch = (): number => addon.sendMany(fd, this.#views, this.#addrs, i, count, this.#controls ?? undefined)
+      const rc = fresh(batch(), this.#addrs[i] !== undefined, batch)
       if (rc > 0) {
         let bytes = 0
         let datagrams = 0
