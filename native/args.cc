@@ -67,13 +67,11 @@ bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
     return true;
   }
   bool is = false;
-  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
-    napi_get_dataview_info(env, v, len, &ptr, nullptr, nullptr);
+  if (napi_is_dataview(env, v, &is) == napi_ok && is && napi_get_dataview_info(env, v, len, &ptr, nullptr, nullptr) == napi_ok) {
     *data = static_cast<uint8_t*>(ptr);
     return true;
   }
-  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
-    napi_get_arraybuffer_info(env, v, &ptr, len);
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is && napi_get_arraybuffer_info(env, v, &ptr, len) == napi_ok) {
     *data = static_cast<uint8_t*>(ptr);
     return true;
   }

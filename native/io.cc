@@ -174,10 +174,11 @@ static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   return SyscallResult(env, n);
 }
 
-// Bytes of element i of a JS array; 0, kErrDetached, or -1 after a TypeError.
+// Bytes of element i of a JS array; 0, kErrDetached, or -1 after a TypeError
+// (or when the element cannot be read at all: a worker being terminated).
 static int Element(napi_env env, napi_value list, uint32_t i, uint8_t** data, size_t* len) {
   napi_value item;
-  napi_get_element(env, list, i, &item);
+  if (napi_get_element(env, list, i, &item) != napi_ok) return -1;
   if (!BytesOf(env, item, data, len)) return -1;
   return *len == 0 ? DetachedStatus(env, item) : 0;
 }
@@ -192,15 +193,14 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   int32_t fd, start, count;
   if (!args.Int(0, &fd) || !args.Int(3, &start) || !args.Int(4, &count)) return nullptr;
   bool isArray = false;
-  napi_is_array(env, args[1], &isArray);
-  if (!isArray) return args.TypeError("datas must be an array"), nullptr;
-  uint32_t total;
-  napi_get_array_length(env, args[1], &total);
+  uint32_t total = 0;
+  if (napi_is_array(env, args[1], &isArray) != napi_ok || !isArray || napi_get_array_length(env, args[1], &total) != napi_ok)
+    return args.TypeError("datas must be an array"), nullptr;
   if (start < 0 || count < 0 || static_cast<uint32_t>(start) + static_cast<uint32_t>(count) > total)
     return args.RangeError("batch outside the list"), nullptr;
   if (count > kMaxBatch) count = kMaxBatch;
   bool perEntry = false;
-  napi_is_array(env, args[2], &perEntry);
+  if (args.count() > 2 && napi_is_array(env, args[2], &perEntry) != napi_ok) return nullptr;
   uint8_t* shared = nullptr;
   size_t sharedLen = 0;
   if (!perEntry && !args.OptionalBytes(2, &shared, &sharedLen)) return nullptr;
@@ -220,9 +220,8 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
       PrepareControl(&io->msgs[i].msg_hdr, controls + static_cast<size_t>(start + i) * sendmeta::kStride, io->control[i], kControlBytes);
     if (!perEntry) continue;
     napi_value a;
-    napi_get_element(env, args[2], start + i, &a);
     napi_valuetype t;
-    napi_typeof(env, a, &t);
+    if (napi_get_element(env, args[2], start + i, &a) != napi_ok || napi_typeof(env, a, &t) != napi_ok) return nullptr;
     if (t == napi_undefined || t == napi_null) continue;
     uint8_t* sa;
     size_t saLen;

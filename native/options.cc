@@ -15,7 +15,7 @@ static napi_value SetSockOpt(napi_env env, napi_callback_info cbinfo) {
   int32_t fd, level, name, value;
   if (!args.Int(0, &fd) || !args.Int(1, &level) || !args.Int(2, &name)) return nullptr;
   napi_valuetype t = napi_undefined;
-  if (args.count() > 3) napi_typeof(env, args[3], &t);
+  if (args.count() > 3 && napi_typeof(env, args[3], &t) != napi_ok) return nullptr;
   if (t == napi_number) {
     napi_get_value_int32(env, args[3], &value);
     return SyscallResult(env, setsockopt(fd, level, name, &value, sizeof(value)));
