@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/checksum.cc",
+        "native/clock.cc",
         "native/cmsg.cc",
         "native/constants.cc",
         "native/errqueue.cc",

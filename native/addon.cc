@@ -119,6 +119,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterIo(env, exports);
   RegisterFilter(env, exports);
   RegisterErrqueue(env, exports);
+  RegisterClock(env, exports);
   return exports;
 }
 

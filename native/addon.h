@@ -57,6 +57,7 @@ void RegisterPoll(Napi::Env env, Napi::Object exports);
 void RegisterIo(Napi::Env env, Napi::Object exports);
 void RegisterFilter(Napi::Env env, Napi::Object exports);
 void RegisterErrqueue(Napi::Env env, Napi::Object exports);
+void RegisterClock(Napi::Env env, Napi::Object exports);
 
 // Teardown of the poll handles of an environment; defined in poll.cc.
 void ClosePollsForTeardown(Instance* inst);

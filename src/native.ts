@@ -112,6 +112,8 @@ export interface Addon {
         tsSec?: number
         tsNsec?: number
       }
+  /** Writes CLOCK_REALTIME (ns since the epoch, the time base of SO_TIMESTAMPNS) into out[index]; 0 or -errno. */
+  clockRealtime(out: BigInt64Array, index: number): number
   /** RFC 1071 checksum of `data` with a partial sum `initial`. */
   checksum(data: Bytes, initial: number): number
   /** Writes a struct sockaddr for (family, address, port) into out; returns its length. */
