@@ -62,10 +62,11 @@ export const pingCommand: Command = {
         results.push(r)
         if (io.json) io.out(JSON.stringify(r))
         else if (r.timeout) io.out(`seq=${r.seq} timeout`)
+        else if (r.error) io.out(`From ${r.from} icmp_seq=${r.seq} ${r.reason}`)
         else io.out(`${r.bytes} bytes from ${r.from}: seq=${r.seq}${r.ttl === undefined ? '' : ` ttl=${r.ttl}`} time=${ms(r.rttMs)} ms`)
       }
     })
-    const rtts = results.flatMap((r) => (r.timeout ? [] : [r.rttMs]))
+    const rtts = results.flatMap((r) => (r.timeout || r.error ? [] : [r.rttMs]))
     const sent = results.length
     const summary = {
       host,
