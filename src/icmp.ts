@@ -8,6 +8,7 @@ import dns from 'node:dns'
 import fs from 'node:fs'
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
+import type { SockFilter } from './bpf.js'
 import { checksum } from './checksum.js'
 import { constants } from './constants.js'
 import { invalidArgValue, systemError, type SystemError } from './errors.js'
@@ -115,6 +116,29 @@ export function setFamilyOption(s: Socket, family: 4 | 6, option: keyof typeof F
 export function bindInterface(s: Socket, iface: string): void {
   if (net.isIP(iface.split('%')[0])) s.bind(0, iface)
   else s.setOption('SO_BINDTODEVICE', iface)
+}
+
+/**
+ * A classic BPF filter (man 7 socket, SO_ATTACH_FILTER) that lets a raw
+ * ICMP socket queue only echo replies carrying `id`. A raw socket otherwise
+ * gets a copy of every ICMP message of the host (man 7 raw), our own echo
+ * requests on loopback included, each one a wake-up for nothing. IPv4 raw
+ * sockets see the IP header first (its length in the low nibble of byte 0);
+ * ICMPv6 ones start at the ICMPv6 header. ICMP errors still reach the error
+ * queue, which filters do not apply to.
+ */
+export function echoReplyFilter(family: 4 | 6, id: number): SockFilter[] {
+  const c = constants
+  const op = (code: number, k: number, jt = 0, jf = 0): SockFilter => ({ code, jt, jf, k })
+  return [
+    family === 4 ? op(c.BPF_LDX | c.BPF_B | c.BPF_MSH, 0) : op(c.BPF_LDX | c.BPF_W | c.BPF_IMM, 0), // x = start of the ICMP header
+    op(c.BPF_LD | c.BPF_B | c.BPF_IND, 0), // a = type
+    op(c.BPF_JMP | c.BPF_JEQ | c.BPF_K, ECHO_REPLY[family], 0, 3),
+    op(c.BPF_LD | c.BPF_H | c.BPF_IND, 4), // a = identifier
+    op(c.BPF_JMP | c.BPF_JEQ | c.BPF_K, id, 0, 1),
+    op(c.BPF_RET | c.BPF_K, 0xffffffff), // keep it all
+    op(c.BPF_RET | c.BPF_K, 0), // drop
+  ]
 }
 
 export const ECHO_REQUEST = { 4: 8, 6: 128 } as const

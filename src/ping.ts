@@ -10,6 +10,7 @@ import { abortError, invalidArgValue } from './errors.js'
 import type { ErrorQueueMessage } from './errqueue.js'
 import {
   bindInterface,
+  echoReplyFilter,
   echoRequest,
   icmpOf,
   matchEchoReply,
@@ -153,6 +154,16 @@ interface Settings extends ProbeSettings {
 
 const MAX_SIZE = { 4: 65507, 6: 65527 } as const
 
+/**
+ * The first request waits this long after the socket asked for receive
+ * timestamps. When no socket of the host had them on, the kernel turns them
+ * on from a workqueue (net_enable_timestamp); a reply that arrives before
+ * that ran is stamped when it is read rather than when it arrived, and its
+ * RTT would include whatever delayed the read. One timer turn lets the
+ * worker run first.
+ */
+export const FIRST_SEND_DELAY_MS = 1
+
 function settings(options: PingOptions): Settings {
   const common = probeSettings(options)
   const deadlineMs = options.deadlineMs === undefined ? undefined : msOption(options.deadlineMs, 'options.deadlineMs', 0)
@@ -234,6 +245,7 @@ class PingSession {
       if (s.ttl !== undefined) setFamilyOption(sock, family, 'hops', s.ttl)
       setFamilyOption(sock, family, 'recvErr', true)
       sock.setAncillary({ ttl: true, timestamp: true })
+      if (this.#icmp.kind === 'raw') sock.attachFilter(echoReplyFilter(family, id))
     } catch (err) {
       sock.close()
       throw err
@@ -247,7 +259,7 @@ class PingSession {
     this.#onAbort = () => this.#fail(abortError(s.signal))
     s.signal?.addEventListener('abort', this.#onAbort, { once: true })
     if (s.deadlineMs !== undefined) this.#deadline = setTimeout(() => this.#end(), s.deadlineMs)
-    this.#send()
+    this.#interval = setTimeout(() => this.#send(), FIRST_SEND_DELAY_MS)
   }
 
   /** More requests to send: `count` of them, or with a deadline until `count` replies came. */

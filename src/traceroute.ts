@@ -12,6 +12,7 @@ import type { ErrorQueueMessage } from './errqueue.js'
 import { createSocket } from './create.js'
 import {
   bindInterface,
+  echoReplyFilter,
   echoRequest,
   icmpOf,
   matchEchoReply,
@@ -146,6 +147,7 @@ class Tracer {
       if (s.iface !== undefined) bindInterface(sock, s.iface)
       setFamilyOption(sock, family, 'recvErr', true)
       sock.setAncillary({ timestamp: true })
+      if (this.#icmp?.kind === 'raw') sock.attachFilter(echoReplyFilter(family, this.#id))
     } catch (err) {
       sock.close()
       throw err
