@@ -380,7 +380,8 @@ class PingSession {
 
   #finished(): boolean {
     if (this.#ended) return true
-    return !this.#wantsMore() && this.#pending.size === 0 && this.#interval === null
+    // Nothing more to send (count reached; with a deadline, enough replies) and nothing outstanding.
+    return !this.#wantsMore() && this.#pending.size === 0
   }
 
   /** The next result, or null when the run is over. */

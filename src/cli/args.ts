@@ -229,7 +229,8 @@ export function oneOperand(positionals: string[], what: string, command: string)
 export async function untilInterrupted(work: (signal: AbortSignal) => Promise<void>): Promise<boolean> {
   const ac = new AbortController()
   const onSigint = (): void => ac.abort()
-  process.once('SIGINT', onSigint)
+  // on, not once: a second Ctrl-C while stopping must not kill the process before the summary.
+  process.on('SIGINT', onSigint)
   try {
     await work(ac.signal)
   } catch (err) {
