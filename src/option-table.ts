@@ -143,12 +143,17 @@ const UDP_ROWS: Record<string, Row> = {
   UDP_GRO: { kind: 'bool', sockets: UDP, example: true, doc: 'Accept coalesced (GRO) datagrams; the segment size arrives as a control message.' },
 }
 
+const PACKET_ROWS: Record<string, Row> = {
+  PACKET_IGNORE_OUTGOING: { kind: 'bool', sockets: ['packet'], example: true, doc: 'Skip frames this host sends: on lo an ETH_P_ALL packet socket otherwise sees each frame twice, going out and coming back in.' },
+}
+
 const LEVELS: [string, string, Record<string, Row>][] = [
   ['SOL_SOCKET', '7 socket', SOCKET],
   ['IPPROTO_TCP', '7 tcp', TCP_ROWS],
   ['IPPROTO_IP', '7 ip', IP_ROWS],
   ['IPPROTO_IPV6', '7 ipv6', IPV6_ROWS],
   ['IPPROTO_UDP', '7 udp', UDP_ROWS],
+  ['SOL_PACKET', '7 packet', PACKET_ROWS],
 ]
 
 function buildTable(): ReadonlyMap<string, OptionSpec> {
