@@ -149,21 +149,29 @@ describe('ping counts and reports like ping(8)', () => {
     linkNetns({ ns: a, cidr: '10.216.1.1/24' }, { ns: r, cidr: '10.216.1.2/24' })
     linkNetns({ ns: r, cidr: '10.216.2.1/24' }, { ns: b, cidr: '10.216.2.2/24' })
     nsExec(r, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.icmp_ratelimit=0'])
+    nsExec(a, ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647'])
     nsExec(a, ['ip', 'route', 'add', 'default', 'via', '10.216.1.2'])
     nsExec(b, ['ip', 'route', 'add', 'default', 'via', '10.216.2.1'])
     const lib = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
     const script = `
       const { ping } = require(${lib})
       ;(async () => {
-        const run = ping('10.216.2.2', { count: 2, intervalMs: 50, timeoutMs: 5000, ttl: 1 })
-        const results = []
-        for await (const r of run) results.push(r)
-        console.log(JSON.stringify({ results, stats: run.stats }))
+        const out = {}
+        // Both socket kinds: a raw socket sees every ICMP error of the host, a ping socket only its own.
+        for (const socket of ['raw', 'dgram']) {
+          const run = ping('10.216.2.2', { count: 2, intervalMs: 50, timeoutMs: 5000, ttl: 1, socket })
+          const results = []
+          for await (const r of run) results.push(r)
+          out[socket] = { results, stats: run.stats }
+        }
+        console.log(JSON.stringify(out))
       })().catch((e) => { console.log(JSON.stringify({ error: String(e.stack) })) })`
     const out = JSON.parse(execFileSync('ip', ['netns', 'exec', a, process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 }))
     expect(out.error).toBeUndefined()
     const error = { error: true, from: '10.216.1.2', type: 11, code: 0, reason: 'Time to live exceeded' }
-    expect(out.results).toEqual([{ seq: 1, ...error }, { seq: 2, ...error }])
-    expect(out.stats).toMatchObject({ transmitted: 2, received: 0, errors: 2, rtt: null })
+    for (const socket of ['raw', 'dgram']) {
+      expect(out[socket].results, socket).toEqual([{ seq: 1, ...error }, { seq: 2, ...error }])
+      expect(out[socket].stats, socket).toMatchObject({ transmitted: 2, received: 0, errors: 2, rtt: null })
+    }
   }, 30_000)
 })
