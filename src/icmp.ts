@@ -264,32 +264,28 @@ export class ProbeSender {
     }
   }
 
-  /** The two clocks now: realtime (ns since the epoch) and monotonic (ns). */
-  #stamp(): SendTime {
-    const monoNs = process.hrtime.bigint()
-    addon.clockRealtime(this.#slot, 0)
-    return { realNs: this.#slot[0], monoNs }
-  }
-
   /**
-   * Sends `data` to the address at `port` and returns the send time. With
-   * IP_RECVERR on, an ICMP error that arrived since the queue was last read
-   * is also the socket's pending error, and the next send reports it instead
-   * of sending (man 7 ip); then the queue is drained and the send made once
-   * more.
+   * Sends `data` to the address at `port` and returns the send time. The
+   * clock is read into a preallocated slot right before the send and read
+   * out after it, so nothing is allocated in between. With IP_RECVERR on, an
+   * ICMP error that arrived since the queue was last read is also the
+   * socket's pending error, and the next send reports it instead of sending
+   * (man 7 ip); then the queue is drained and the send made once more.
    */
   send(data: Buffer, port: number): SendTime {
     this.prime()
-    let sent = this.#stamp()
+    let monoNs = process.hrtime.bigint()
+    addon.clockRealtime(this.#slot, 0)
     try {
       this.socket.send(data, port, this.address)
     } catch (err) {
       if (!this.drain()) throw err
       this.prime()
-      sent = this.#stamp()
+      monoNs = process.hrtime.bigint()
+      addon.clockRealtime(this.#slot, 0)
       this.socket.send(data, port, this.address)
     }
-    return sent
+    return { realNs: this.#slot[0], monoNs }
   }
 }
 
