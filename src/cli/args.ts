@@ -174,7 +174,8 @@ export function usageLine(command: Command): string {
 /** The --help text: usage, then every flag with its default. */
 export function helpText(command: Command): string {
   const flags = [...command.flags, ...COMMON_FLAGS]
-  const left = flags.map((f) => `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.value ? ` ${f.value}` : ''}`)
+  // A flag whose name is its letter (-4, -6) has no long form worth showing.
+  const left = flags.map((f) => (f.short === f.name ? `-${f.short}` : `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.value ? ` ${f.value}` : ''}`))
   const width = Math.max(...left.map((l) => l.length))
   const lines = flags.map((f, i) => `  ${left[i].padEnd(width)}  ${f.help}${f.default !== undefined ? ` (default: ${f.default})` : ''}`)
   return [`${command.summary}`, '', `usage: ${usageLine(command)}`, '', 'options:', ...lines, ...(command.notes ? ['', command.notes] : [])].join('\n')
