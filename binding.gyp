@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/args.cc",
         "native/checksum.cc",
+        "native/clock.cc",
         "native/cmsg.cc",
         "native/constants.cc",
         "native/errqueue.cc",

@@ -7,7 +7,17 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url))
-export const resultsDir = path.join(benchDir, 'results')
+/** The results kept in git (written by `npm run bench -- --update`). */
+export const committedResultsDir = path.join(benchDir, 'results')
+/** Where an ordinary run writes: git-ignored, so a run never dirties the tree. */
+export const localResultsDir = path.join(committedResultsDir, 'local')
+/** Where this run writes (a live binding: suites read it when they write). */
+export let resultsDir = localResultsDir
+
+/** Chooses where this run's results go (bench/index.mjs does, from --update). */
+export function setResultsDir(dir) {
+  resultsDir = dir
+}
 
 /** Options for mitata's run(): no colour codes when the output is piped (so it pastes cleanly). */
 export function mitataOptions() {
@@ -93,7 +103,6 @@ export function environment(addonPath) {
   }
 }
 
-/** The .node file the process loaded (a prebuild or build/Release), relative to the package. */
 /**
  * The opening of a suite's report: its title and the machine line
  * (Node, platform, CPU and clock, load, addon). Returns the environment too.
@@ -108,6 +117,7 @@ export function reportHead(title, context, require) {
   return { env, lines }
 }
 
+/** The .node file the process loaded (a prebuild or build/Release), relative to the package. */
 export function loadedAddon(require) {
   const file = Object.keys(require.cache).find((k) => k.endsWith('.node'))
   return file ? path.relative(path.dirname(benchDir), file) : 'unknown'

@@ -18,6 +18,19 @@ const { checksumJs, NATIVE_CHECKSUM_THRESHOLD } = require('../dist/cjs/checksum.
 
 export const name = 'foundation'
 export const title = 'foundation: socket option calls, byte order, checksum'
+export const measures = 'socket option calls vs the N-API floor, byte order, checksum JS vs native'
+export const estimateSeconds = 40
+
+/** Lines for the closing summary of `npm run bench`. */
+export function headline(res) {
+  const rows = Object.fromEntries((res.options?.rows ?? []).map((r) => [r.id, r]))
+  const out = []
+  const set = rows.setOption_SO_RCVBUF
+  if (set) out.push(`setOption('SO_RCVBUF') ${formatNs(set.median_ns)} per call, ${formatRatio(set.vs_noop)} a no-op addon call`)
+  const cs = res.checksum
+  if (cs) out.push(`checksum() native from ${cs.current_threshold} B; this run suggests ${cs.recommended_threshold ?? 'JS for all sizes measured'}`)
+  return out
+}
 
 const CHECKSUM_SIZES = [20, 64, 128, 256, 1500, 65536]
 

@@ -20,6 +20,24 @@ const require = createRequire(import.meta.url)
 
 export const name = 'tcp'
 export const title = 'tcp: keepalive tuning calls vs net-keepalive and Node, UDP receive through reuseport workers'
+export const measures = 'keepalive tuning calls vs Node and net-keepalive; UDP receive through reuseport workers'
+export const estimateSeconds = 25
+
+/** Lines for the closing summary of `npm run bench`. */
+export function headline(res) {
+  const rows = Object.fromEntries((res.keepalive?.rows ?? []).map((r) => [r.id, r]))
+  const out = []
+  if (rows.netsock_A && rows.node_setKeepAlive) {
+    const f = rows.node_setKeepAlive.median_ns / rows.netsock_A.median_ns
+    out.push(`keepalive as Node sets it: netsock ${f >= 1 ? `${formatRatio(f)} faster` : `${formatRatio(1 / f)} slower`} than socket.setKeepAlive`)
+  }
+  const runs = res.reuseport_udp?.runs ?? []
+  const one = runs.find((u) => u.workers === 1)
+  const two = runs.find((u) => u.workers === 2 && u.steering === 'random')
+  if (one && two) out.push(`reuseport UDP receive: 1 worker ${formatOps(one.received_pps)}/s, 2 workers (random) ${formatOps(two.received_pps)}/s`)
+  else if (res.reuseport_udp?.note) out.push(res.reuseport_udp.note)
+  return out
+}
 
 // ------------------------------------------------------- reuseport worker side
 // serveReusePort runs this same file in each worker thread; only there does
@@ -253,8 +271,9 @@ function report({ context, r, rows, readBack, udp, udpNote, nkWhy }) {
   say()
   const ratio = (a, b, what) => {
     if (!byId[a] || !byId[b]) return
+    // Always a factor above 1: '2.00x slower', never '0.50x slower'.
     const f = byId[b].median_ns / byId[a].median_ns
-    say(`- ${what}: netsock ${formatRatio(f)} ${f >= 1 ? 'faster' : 'slower'} (${formatOps(byId[a].ops_per_sec)} vs ${formatOps(byId[b].ops_per_sec)} calls/s)`)
+    say(`- ${what}: netsock ${f >= 1 ? `${formatRatio(f)} faster` : `${formatRatio(1 / f)} slower`} (${formatOps(byId[a].ops_per_sec)} vs ${formatOps(byId[b].ops_per_sec)} calls/s)`)
   }
   ratio('netsock_A', 'node_setKeepAlive', "A, vs Node's socket.setKeepAlive(true, ms)")
   ratio('netsock_A_fd', 'node_setKeepAlive', "A, fd target, vs Node's socket.setKeepAlive(true, ms)")
@@ -267,7 +286,8 @@ function report({ context, r, rows, readBack, udp, udpNote, nkWhy }) {
   say()
   if (udpNote) say(udpNote)
   if (udp.length) {
-    say(table(['workers', 'steering', '>offered pps', '>received pps', '>per worker', '>loss'], udp.map((u) => [u.workers, u.steering, formatOps(u.offered_pps), formatOps(u.received_pps), u.per_worker.map((c) => formatOps(c)).join(' / '), `${(u.loss * 100).toFixed(1)}%`])))
+    // per_worker holds datagram counts; shown as rates over the same seconds, so they add up to the total.
+    say(table(['workers', 'steering', '>offered pps', '>received pps', '>per worker pps', '>loss'], udp.map((u) => [u.workers, u.steering, formatOps(u.offered_pps), formatOps(u.received_pps), u.per_worker.map((c) => formatOps(c / u.seconds)).join(' / '), `${(u.loss * 100).toFixed(1)}%`])))
     say()
     const one = udp.find((u) => u.workers === 1)
     const two = udp.find((u) => u.workers === 2 && u.steering === 'random')

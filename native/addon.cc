@@ -64,6 +64,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   RegisterFilter(env, exports);
   RegisterErrqueue(env, exports);
   ExportLayouts(env, exports);
+  RegisterClock(env, exports);
   return exports;
 }
 

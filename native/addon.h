@@ -39,6 +39,7 @@ void RegisterPoll(napi_env env, napi_value exports);
 void RegisterIo(napi_env env, napi_value exports);
 void RegisterFilter(napi_env env, napi_value exports);
 void RegisterErrqueue(napi_env env, napi_value exports);
+void RegisterClock(napi_env env, napi_value exports);
 
 // Teardown of the poll handles of an environment; defined in poll.cc.
 void ClosePollsForTeardown(Instance* inst);

@@ -124,6 +124,12 @@ napi_value Number(napi_env env, double value) {
   return v;
 }
 
+napi_value Int32(napi_env env, int32_t value) {
+  napi_value v;
+  napi_create_int32(env, value, &v);
+  return v;
+}
+
 napi_value SyscallResult(napi_env env, long rc) { return Number(env, rc < 0 ? -errno : static_cast<double>(rc)); }
 
 void SetNumber(napi_env env, napi_value object, const char* name, double value) {

@@ -65,6 +65,8 @@ bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len);
 int DetachedStatus(napi_env env, napi_value v);
 
 napi_value Number(napi_env env, double value);
+// A small integer result (a datagram's bytes, -errno): the cheapest JS number.
+napi_value Int32(napi_env env, int32_t value);
 // -err as a JS number (err is a positive errno).
 inline napi_value Errno(napi_env env, int err) { return Number(env, -err); }
 // rc when >= 0, else -errno of the call that just failed.

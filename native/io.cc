@@ -142,7 +142,7 @@ static napi_value Send(napi_env env, napi_callback_info cbinfo) {
   ssize_t n;
   do n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr), static_cast<socklen_t>(addrLen));
   while (n < 0 && errno == EINTR);
-  return SyscallResult(env, n);
+  return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
 }
 
 // sendMsg(fd, data, offset, length, addr?, controls, index) -> bytes sent or
@@ -171,7 +171,7 @@ static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   ssize_t n;
   do n = sendmsg(fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  return SyscallResult(env, n);
+  return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
 }
 
 // Bytes of element i of a JS array; 0, kErrDetached, or -1 after a TypeError

@@ -7,7 +7,7 @@ import { constants } from './constants.js'
 import { bufferDetached, bufferOutOfBounds, callError, invalidArgType, type SystemError } from './errors.js'
 import { addon, type Bytes } from './native.js'
 import { CONTROL_FIELDS, encodeControl, isV4Mapped, type OutgoingMessage } from './send-control.js'
-import { fresh, SendQueue } from './send-queue.js'
+import { SendQueue, stale } from './send-queue.js'
 import type { SocketCore } from './socket-core.js'
 import { decodeSockaddr, SockaddrCache } from './sockaddr.js'
 import { type SocketStats, STAT } from './stats.js'
@@ -113,7 +113,8 @@ export class DatagramSender {
   send(data: Bytes, offset: number, length: number, addr: Uint8Array | undefined): boolean {
     if (this.#queue.size > 0) return (this.#enqueue(viewOf(data, offset, length), addr), this.#wait())
     const fd = this.#core.fd
-    const rc = fresh(addon.send(fd, data, offset, length, addr), addr !== undefined, () => addon.send(fd, data, offset, length, addr))
+    let rc = addon.send(fd, data, offset, length, addr)
+    if (rc < 0 && stale(rc, addr !== undefined)) rc = addon.send(fd, data, offset, length, addr)
     if (rc >= 0) {
       this.#sent(1, rc)
       return true
@@ -195,7 +196,8 @@ export class DatagramSender {
   #sendOne(bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
     if (this.#queue.size === 0) {
       const fd = this.#core.fd
-      const rc = fresh(addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0), addr !== undefined, () => addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0))
+      let rc = addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0)
+      if (rc < 0 && stale(rc, addr !== undefined)) rc = addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0)
       if (rc >= 0) {
         this.#sent(datagrams, rc)
         return true
@@ -299,8 +301,9 @@ export class DatagramSender {
     let sent = 0
     if (this.#queue.size === 0) {
       while (sent < count) {
-        const batch = (): number => addon.sendMany(this.#core.fd, datas, addrs, sent, Math.min(count - sent, MAX_BATCH), controls ?? undefined)
-        const rc = fresh(batch(), addrs !== undefined, batch)
+        const n = Math.min(count - sent, MAX_BATCH)
+        let rc = addon.sendMany(this.#core.fd, datas, addrs, sent, n, controls ?? undefined)
+        if (stale(rc, addrs !== undefined)) rc = addon.sendMany(this.#core.fd, datas, addrs, sent, n, controls ?? undefined)
         if (rc > 0) {
           let bytes = 0
           let datagrams = 0
@@ -344,8 +347,8 @@ export class DatagramSender {
         const chunk = Math.min(perCall, total - offset)
         // One datagram needs no GSO; several use it when the socket has it.
         const useGso = chunk > segment && this.gso
-        const call = (): number => addon.sendSegments(this.#core.fd, data, offset, chunk, segment, addr, useGso ? 1 : 0)
-        const rc = fresh(call(), addr !== undefined, call)
+        let rc = addon.sendSegments(this.#core.fd, data, offset, chunk, segment, addr, useGso ? 1 : 0)
+        if (stale(rc, addr !== undefined)) rc = addon.sendSegments(this.#core.fd, data, offset, chunk, segment, addr, useGso ? 1 : 0)
         if (rc >= 0) {
           this.#sent(Math.ceil(rc / segment), rc)
           offset += rc

@@ -92,6 +92,8 @@ export interface Addon {
    * `limits.addrStride` bytes). 1, or -errno (-EAGAIN: queue empty).
    */
   readErrorQueue(fd: number, data: Bytes, offset: number, length: number, meta: Int32Array, addrs: Uint8Array): number
+  /** Writes CLOCK_REALTIME (ns since the epoch, the time base of SO_TIMESTAMPNS) into out[index]; 0 or -errno. */
+  clockRealtime(out: BigInt64Array, index: number): number
   /** RFC 1071 checksum of `data` with a partial sum `initial`. */
   checksum(data: Bytes, initial: number): number
   /** Writes a struct sockaddr for (family, address, port) into out; returns its length. */

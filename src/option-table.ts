@@ -175,7 +175,11 @@ const UDP_ROWS = {
   UDP_GRO: { kind: 'bool', sockets: UDP, example: true, doc: 'Accept coalesced (GRO) datagrams; the segment size arrives as a control message.' },
 } satisfies Record<string, Row>
 
-type Rows = typeof SOCKET & typeof TCP_ROWS & typeof IP_ROWS & typeof IPV6_ROWS & typeof UDP_ROWS
+const PACKET_ROWS = {
+  PACKET_IGNORE_OUTGOING: { kind: 'bool', sockets: ['packet'], example: true, doc: 'Skip frames this host sends: on lo an ETH_P_ALL packet socket otherwise sees each frame twice, going out and coming back in.' },
+} satisfies Record<string, Row>
+
+type Rows = typeof SOCKET & typeof TCP_ROWS & typeof IP_ROWS & typeof IPV6_ROWS & typeof UDP_ROWS & typeof PACKET_ROWS
 
 /** The name of every option in the table, as in the man pages. */
 export type OptionName = keyof Rows
@@ -198,12 +202,14 @@ export type OptionKindValue<K extends OptionKind> = K extends 'bool' ? boolean :
  */
 export type OptionValueOf<N extends OptionName> = OptionKindValue<Rows[N]['kind']>
 
+
 const LEVELS: [string, string, Record<string, Row>][] = [
   ['SOL_SOCKET', '7 socket', SOCKET],
   ['IPPROTO_TCP', '7 tcp', TCP_ROWS],
   ['IPPROTO_IP', '7 ip', IP_ROWS],
   ['IPPROTO_IPV6', '7 ipv6', IPV6_ROWS],
   ['IPPROTO_UDP', '7 udp', UDP_ROWS],
+  ['SOL_PACKET', '7 packet', PACKET_ROWS],
 ]
 
 function buildTable(): ReadonlyMap<string, OptionSpec> {

@@ -33,9 +33,9 @@ export interface SendQueueHost {
  */
 const STALE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPROTO', 'EMSGSIZE'].map((n) => -(os.constants.errno as Record<string, number>)[n]))
 
-/** `send()`'s result, tried once more when it is a pending error of an earlier datagram (see STALE). */
-export function fresh(rc: number, explicit: boolean, send: () => number): number {
-  return rc < 0 && explicit && STALE.has(rc) ? send() : rc
+/** True when a failed send to an explicit destination should be tried once more (see STALE). */
+export function stale(rc: number, explicit: boolean): boolean {
+  return rc < 0 && explicit && STALE.has(rc)
 }
 
 export class SendQueue {
@@ -102,8 +102,8 @@ export class SendQueue {
       }
       let count = 1
       while (count < MAX_BATCH && i + count < this.#views.length && this.#intact(i + count)) count++
-      const batch = (): number => addon.sendMany(fd, this.#views, this.#addrs, i, count, this.#controls ?? undefined)
-      const rc = fresh(batch(), this.#addrs[i] !== undefined, batch)
+      let rc = addon.sendMany(fd, this.#views, this.#addrs, i, count, this.#controls ?? undefined)
+      if (stale(rc, this.#addrs[i] !== undefined)) rc = addon.sendMany(fd, this.#views, this.#addrs, i, count, this.#controls ?? undefined)
       if (rc > 0) {
         let bytes = 0
         let datagrams = 0

@@ -231,8 +231,9 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   send(data: Bytes | string, port?: number, address?: string): boolean
   send(data: Bytes, offset: number, length: number, port?: number, address?: string): boolean
   send(data: Bytes | string, a?: number, b?: string | number, c?: number, d?: string): boolean {
-    const io = this.#sender('send')
-    const bytes = typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
+    // The hot path: a cached sender, and a non-empty view needs no detachment check.
+    const io = this.core.fd >= 0 && this.#io ? this.#io.sender : this.#sender('send')
+    const bytes = ArrayBuffer.isView(data) && data.byteLength !== 0 ? data : typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
     if (typeof b === 'number') {
       const offset = validateInteger(a, 'offset', 0, bytes.byteLength)
       const length = validateInteger(b, 'length', 0, bytes.byteLength - offset)

@@ -19,11 +19,11 @@ async function lines(argv: string[]): Promise<any[]> {
 }
 
 testWithCaps(['CAP_NET_RAW'], 'examples/ping.ts pings loopback and prints a summary', async () => {
-  const out = await lines(example('ping', ['127.0.0.1', '--count', '2', '--interval', '50', '--json']))
+  const out = await lines(example('ping', ['127.0.0.1', '-c', '2', '-i', '0.05', '--json']))
   expect(out).toEqual([
     expect.objectContaining({ seq: 1, from: '127.0.0.1' }),
     expect.objectContaining({ seq: 2, from: '127.0.0.1' }),
-    { summary: expect.objectContaining({ sent: 2, received: 2 }) },
+    { summary: expect.objectContaining({ transmitted: 2, received: 2 }) },
   ])
 })
 
@@ -36,9 +36,9 @@ testWithCaps(['CAP_NET_ADMIN'], 'examples/traceroute.ts run in namespace A shows
   nsExec(r, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
   nsExec(a, ['ip', 'route', 'add', 'default', 'via', '10.214.1.2'])
   nsExec(b, ['ip', 'route', 'add', 'default', 'via', '10.214.2.1'])
-  const out = await lines(['ip', 'netns', 'exec', a, ...example('traceroute', ['10.214.2.2', '--max-hops', '4', '--timeout', '2000', '--json'])])
+  const out = await lines(['ip', 'netns', 'exec', a, ...example('traceroute', ['10.214.2.2', '-m', '4', '-q', '2', '-w', '2', '--json'])])
   expect(out).toEqual([
-    expect.objectContaining({ ttl: 1, address: '10.214.1.2', reached: false }),
+    expect.objectContaining({ ttl: 1, address: '10.214.1.2', reached: false, probes: [expect.anything(), expect.anything()] }),
     expect.objectContaining({ ttl: 2, address: '10.214.2.2', reached: true }),
   ])
 }, 30_000)

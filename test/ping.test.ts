@@ -104,3 +104,74 @@ describe('ping', () => {
     ])
   })
 })
+
+describe('ping counts and reports like ping(8)', () => {
+  testWithCaps(['CAP_NET_RAW'], 'stats count what was transmitted and received, with mdev; also after an abort', async () => {
+    const run = ping('127.0.0.1', { count: 3, intervalMs: 10 })
+    await all(run)
+    expect(run.stats).toMatchObject({ transmitted: 3, received: 3, errors: 0, duplicates: 0, corrupted: 0 })
+    const { min, avg, max, mdev } = run.stats.rtt!
+    expect(min).toBeLessThanOrEqual(avg)
+    expect(avg).toBeLessThanOrEqual(max)
+    expect(mdev).toBeGreaterThanOrEqual(0)
+
+    const ac = new AbortController()
+    const aborted = ping('127.0.0.1', { count: 100, intervalMs: 10, signal: ac.signal })
+    let seen = 0
+    await expect(
+      (async () => {
+        for await (const r of aborted) if (!r.timeout && ++seen === 2) ac.abort()
+      })(),
+    ).rejects.toMatchObject({ name: 'AbortError' })
+    expect(aborted.stats.transmitted).toBeGreaterThanOrEqual(2)
+    expect(aborted.stats.received).toBe(2)
+  })
+
+  testWithCaps(['CAP_NET_RAW'], 'with deadlineMs, count is the replies to wait for (ping -w): it ends once they came', async () => {
+    const run = ping('127.0.0.1', { deadlineMs: 20_000, count: 2, intervalMs: 10 })
+    const results = await all(run)
+    expect(results.map((r) => r.seq)).toEqual([1, 2])
+    expect(run.stats).toMatchObject({ transmitted: 2, received: 2 })
+  })
+
+  test('validates the new options', () => {
+    expect(() => ping('127.0.0.1', { deadlineMs: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => ping('127.0.0.1', { size: 65528 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => ping('127.0.0.1', { interface: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => ping('127.0.0.1', { interface: 3 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+  })
+
+  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'an ICMP error answers its request at once: from, type, code and reason, counted in stats.errors', async () => {
+    // A — R — B; TTL 1 dies at R, which says so.
+    const a = createNetns('perrA')
+    const r = createNetns('perrR')
+    const b = createNetns('perrB')
+    linkNetns({ ns: a, cidr: '10.216.1.1/24' }, { ns: r, cidr: '10.216.1.2/24' })
+    linkNetns({ ns: r, cidr: '10.216.2.1/24' }, { ns: b, cidr: '10.216.2.2/24' })
+    nsExec(r, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.icmp_ratelimit=0'])
+    nsExec(a, ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647'])
+    nsExec(a, ['ip', 'route', 'add', 'default', 'via', '10.216.1.2'])
+    nsExec(b, ['ip', 'route', 'add', 'default', 'via', '10.216.2.1'])
+    const lib = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
+    const script = `
+      const { ping } = require(${lib})
+      ;(async () => {
+        const out = {}
+        // Both socket kinds: a raw socket sees every ICMP error of the host, a ping socket only its own.
+        for (const socket of ['raw', 'dgram']) {
+          const run = ping('10.216.2.2', { count: 2, intervalMs: 50, timeoutMs: 5000, ttl: 1, socket })
+          const results = []
+          for await (const r of run) results.push(r)
+          out[socket] = { results, stats: run.stats }
+        }
+        console.log(JSON.stringify(out))
+      })().catch((e) => { console.log(JSON.stringify({ error: String(e.stack) })) })`
+    const out = JSON.parse(execFileSync('ip', ['netns', 'exec', a, process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 }))
+    expect(out.error).toBeUndefined()
+    const error = { error: true, from: '10.216.1.2', type: 11, code: 0, reason: 'Time to live exceeded' }
+    for (const socket of ['raw', 'dgram']) {
+      expect(out[socket].results, socket).toEqual([{ seq: 1, ...error }, { seq: 2, ...error }])
+      expect(out[socket].stats, socket).toMatchObject({ transmitted: 2, received: 0, errors: 2, rtt: null })
+    }
+  }, 30_000)
+})

@@ -77,3 +77,23 @@ describe('traceroute', () => {
   }
 
 })
+
+describe('traceroute probes like traceroute(8)', () => {
+  test('probesPerHop probes per TTL, each with its own answer', async () => {
+    const hops = []
+    for await (const hop of traceroute('127.0.0.1', { probesPerHop: 3 })) hops.push(hop)
+    expect(hops).toHaveLength(1)
+    expect(hops[0].probes).toEqual(Array.from({ length: 3 }, () => expect.objectContaining({ address: '127.0.0.1', reached: true, icmpType: 3, icmpCode: 3 })))
+  })
+
+  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'firstHop skips the hops before it', async () => {
+    const hops = await traceFromA(HOST_B, { firstHop: 2, maxHops: 5, timeoutMs: 5000 })
+    expect(hops).toEqual([expect.objectContaining({ ttl: 2, address: HOST_B, reached: true })])
+  }, 30_000)
+
+  test('validates firstHop, probesPerHop and the room for probe ports', () => {
+    expect(() => traceroute('127.0.0.1', { firstHop: 31 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => traceroute('127.0.0.1', { probesPerHop: 11 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => traceroute('127.0.0.1', { port: 65500, probesPerHop: 3 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+  })
+})

@@ -3,7 +3,7 @@
 // `npm run bench` in a checkout.
 import dgram from 'node:dgram'
 import { createSocket } from '../create.js'
-import { countArg, EXIT_OK, type Command, type Io } from './args.js'
+import { EXIT_OK, intValue, type Command, type Io } from './args.js'
 
 interface Result {
   sent: number
@@ -18,13 +18,13 @@ async function measure(label: string, seconds: number, io: Io, run: (until: numb
   let last = 0
   const tick = (): void => {
     const now = performance.now()
-    if (io.live && now - last > 200) {
+    if (now - last > 200) {
       last = now
-      io.err(`\r${label}: ${Math.min(100, Math.round(((now - start) / (seconds * 1000)) * 100))}%   `)
+      io.progress(`${label}: ${Math.min(100, Math.round(((now - start) / (seconds * 1000)) * 100))}%`)
     }
   }
   const r = await run(until, tick)
-  if (io.live) io.err('\r'.padEnd(40) + '\r')
+  io.progress('')
   const elapsed = (performance.now() - start) / 1000
   return { ...r, seconds: elapsed, pps: r.received / elapsed }
 }
@@ -79,12 +79,16 @@ async function dgramRun(size: number, until: number, tick: () => void): Promise<
 
 export const bench: Command = {
   name: 'bench',
-  summary: 'quick loopback UDP throughput: netsock vs node:dgram',
-  usage: 'netsock bench [--seconds N] [--size BYTES] [--json]',
-  options: { seconds: { type: 'string' }, size: { type: 'string' } },
-  async run(values, _positionals, io) {
-    const seconds = countArg(values.seconds, '--seconds', 2)
-    const size = countArg(values.size, '--size', 64)
+  summary: 'quick loopback UDP throughput: netsock vs node:dgram (the full benchmark is npm run bench)',
+  operands: '',
+  streaming: false,
+  flags: [
+    { name: 'seconds', value: 'N', default: '2', help: 'seconds per contestant' },
+    { name: 'size', value: 'BYTES', default: '64', help: 'datagram payload size' },
+  ],
+  async run({ values }, io) {
+    const seconds = intValue(values.seconds, '--seconds', 1, 3600) ?? 2
+    const size = intValue(values.size, '--size', 1, 65507) ?? 64
     const ns = await measure('netsock', seconds, io, (until, tick) => netsockRun(size, until, tick))
     const dg = await measure('dgram', seconds, io, (until, tick) => dgramRun(size, until, tick))
     const ratio = ns.pps / dg.pps
