@@ -3,11 +3,12 @@
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, UsageError, type Command, type Io } from './args.js'
 import { bench } from './bench.js'
 import { info } from './info.js'
+import { perfCommand, perfMain } from './perf.js'
 import { pingCommand } from './ping.js'
 import { traceCommand } from './trace.js'
 import { listen, send } from './udp.js'
 
-export const commands: Command[] = [info, pingCommand, traceCommand, listen, send, bench]
+export const commands: Command[] = [info, pingCommand, traceCommand, listen, send, bench, perfCommand]
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length))
@@ -29,6 +30,8 @@ export async function main(argv: string[], io: Io = defaultIo(argv)): Promise<nu
     io.out(overview())
     return name === undefined ? EXIT_USAGE : EXIT_OK
   }
+  // perf speaks iperf3's command line (flags, exit codes): it parses its own.
+  if (name === 'perf') return perfMain(rest, io)
   const command = commands.find((c) => c.name === name)
   if (!command) {
     io.err(`netsock: unknown command '${name}'\n\n${overview()}`)
