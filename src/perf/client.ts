@@ -3,17 +3,16 @@
 // `time` seconds, and the results exchange.
 import net from 'node:net'
 import { createSocket, type Socket } from '../index.js'
-import { nowMs } from './clock.js'
 import { ControlChannel } from './control.js'
 import { PerfError } from './errors.js'
 import { aborted, abortError, EventQueue, quiet, sleep } from './events.js'
 import { LatencyClientStream } from './latency.js'
 import { dialTcp, resolve, stateError, udpHandshake, withTimeout, type Resolved } from './net.js'
 import { clientConfig, type ClientConfig } from './options.js'
-import { cookieText, DEFAULT_TCP_BLKSIZE, DEFAULT_UDP_BLKSIZE, IperfErrno, iperfErrorText, makeCookie, State } from './protocol.js'
+import { cookieText, DEFAULT_TCP_BLKSIZE, DEFAULT_UDP_BLKSIZE, makeCookie, State } from './protocol.js'
 import { systemInfo, timestampJson, VERSION } from './report.js'
 import { TestRun, type RunSetup } from './run.js'
-import { displayAddress, shown, streamId, type PerfStream } from './stream.js'
+import { displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
 import { adoptTcp, TcpInStream, TcpOutStream } from './tcp-stream.js'
 import type { PerfClientEvent, PerfClientOptions, PerfStart } from './types.js'
 import { UdpInStream, UdpOutStream } from './udp-stream.js'
@@ -111,7 +110,18 @@ async function runClient(cfg: ClientConfig, q: EventQueue<PerfClientEvent>, sign
     const next = quiet(chan.readState(Infinity))
     const during = quiet(next.then(async (st) => Promise.reject(await stateError(chan, st, 'server'))))
     const receiving = streams.some((s) => !s.sender)
-    await Promise.race([cfg.time > 0 ? sleep(cfg.time * 1000, signal) : aborted(signal), during, failure, receiving ? idle(streams, cfg.timeoutMs) : new Promise<never>(() => {})])
+    // Whichever comes first; then the others' timers are dropped (`phase`).
+    const phase = new AbortController()
+    try {
+      await Promise.race([
+        cfg.time > 0 ? sleep(cfg.time * 1000, signal, phase.signal) : aborted(signal),
+        during,
+        failure,
+        receiving ? idle(streams, cfg.timeoutMs, phase.signal) : new Promise<never>(() => {}),
+      ])
+    } finally {
+      phase.abort()
+    }
     run.end()
     chan.writeState(State.TEST_END)
     const st = await withTimeout(next, cfg.timeoutMs, "answer from the server to the test's end", signal)
@@ -136,24 +146,6 @@ async function runClient(cfg: ClientConfig, q: EventQueue<PerfClientEvent>, sign
     else for (const s of streams) s.close()
     chan.close()
   }
-}
-
-/** Rejects when no stream has received anything for `timeoutMs` (iperf3's --rcv-timeout). */
-function idle(streams: PerfStream[], timeoutMs: number): Promise<never> {
-  const since = nowMs()
-  return new Promise((_, reject) => {
-    const timer = setInterval(
-      () => {
-        const last = Math.max(since, ...streams.map((s) => s.lastReceive))
-        if (nowMs() - last > timeoutMs) {
-          clearInterval(timer)
-          reject(new PerfError('ERR_PERF_TIMEOUT', `${iperfErrorText(IperfErrno.IENOMSG)}: nothing arrived for ${timeoutMs} ms`, { iperfErrno: IperfErrno.IENOMSG }))
-        }
-      },
-      Math.min(1000, timeoutMs),
-    )
-    timer.unref()
-  })
 }
 
 function parameters(cfg: ClientConfig, blksize: number): Record<string, unknown> {

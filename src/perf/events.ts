@@ -64,19 +64,29 @@ export function abortError(signal?: AbortSignal): Error {
   return err
 }
 
-/** Resolves after `ms`, or rejects with an AbortError when `signal` fires first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or rejects with an AbortError when `signal` fires
+ * first. When `cancel` fires the timer is dropped and the promise never
+ * settles (the caller stopped waiting), so no timer keeps the process alive.
+ */
+export function sleep(ms: number, signal: AbortSignal, cancel?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal))
-    const onAbort = (): void => {
+    const cleanup = (): void => {
       clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      cancel?.removeEventListener('abort', cleanup)
+    }
+    const onAbort = (): void => {
+      cleanup()
       reject(abortError(signal))
     }
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
+      cleanup()
       resolve()
     }, ms)
     signal.addEventListener('abort', onAbort, { once: true })
+    cancel?.addEventListener('abort', cleanup, { once: true })
   })
 }
 

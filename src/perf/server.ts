@@ -5,7 +5,6 @@
 // socket connects to it, and a fresh socket takes over the port.
 import net from 'node:net'
 import { createSocket, type Socket } from '../index.js'
-import { nowMs } from './clock.js'
 import { ControlChannel } from './control.js'
 import { PerfError } from './errors.js'
 import { aborted, EventQueue, quiet } from './events.js'
@@ -25,7 +24,7 @@ import {
 } from './protocol.js'
 import { systemInfo, timestampJson, VERSION } from './report.js'
 import { TestRun } from './run.js'
-import { displayAddress, shown, streamId, type PerfStream } from './stream.js'
+import { displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
 import { adoptTcp, TcpInStream, TcpOutStream, type AdoptedTcp } from './tcp-stream.js'
 import type { PerfServerEvent, PerfServerOptions, PerfStart } from './types.js'
 import { UdpInStream, UdpOutStream } from './udp-stream.js'
@@ -307,7 +306,13 @@ class ServerTest {
     // The client ends the test; give it the test's time and then the timeout.
     const limit = p.time > 0 ? p.time * 1000 + cfg.timeoutMs : Infinity
     const receiving = this.#streams.some((s) => !s.sender)
-    const st = await this.#until(Promise.race([chan.readState(limit), quiet(failure), receiving ? quiet(this.#idle()) : new Promise<never>(() => {})]))
+    const phase = new AbortController()
+    let st: number
+    try {
+      st = await this.#until(Promise.race([chan.readState(limit), quiet(failure), receiving ? quiet(idle(this.#streams, cfg.timeoutMs, phase.signal)) : new Promise<never>(() => {})]))
+    } finally {
+      phase.abort()
+    }
     if (st !== State.TEST_END) throw await stateError(chan, st, 'client')
     run.end()
     // As iperf3: the streams close at the test's end, before the results.
@@ -324,26 +329,6 @@ class ServerTest {
     } catch (err) {
       if (this.#signal.aborted) throw err
     }
-  }
-
-  /** Rejects when no stream has received anything for the timeout. */
-  #idle(): Promise<never> {
-    const since = nowMs()
-    const timeoutMs = this.#cfg.timeoutMs
-    return new Promise((_, reject) => {
-      const timer = setInterval(
-        () => {
-          if (!this.#run?.running) return clearInterval(timer)
-          const last = Math.max(since, ...this.#streams.map((s) => s.lastReceive))
-          if (nowMs() - last > timeoutMs) {
-            clearInterval(timer)
-            reject(new PerfError('ERR_PERF_TIMEOUT', `${iperfErrorText(IperfErrno.IENOMSG)}: nothing arrived for ${timeoutMs} ms`, { iperfErrno: IperfErrno.IENOMSG }))
-          }
-        },
-        Math.min(1000, timeoutMs),
-      )
-      timer.unref()
-    })
   }
 
   #udpSocket(): Socket {

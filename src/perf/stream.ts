@@ -1,6 +1,9 @@
 // What the client and server need of a data stream, whatever its protocol
 // and direction: start, stop, cumulative counters, and its identity for the
 // reports.
+import { nowMs } from './clock.js'
+import { PerfError } from './errors.js'
+import { IperfErrno, iperfErrorText } from './protocol.js'
 
 /** Cumulative counters of one stream. */
 export interface StreamCounters {
@@ -79,4 +82,23 @@ export function displayAddress(address: string): string {
 /** An endpoint with its address as iperf3 prints it. */
 export function shown(e: Endpoint): Endpoint {
   return { address: displayAddress(e.address), port: e.port }
+}
+
+/** Rejects when no stream has received anything for `timeoutMs` (iperf3's --rcv-timeout); `cancel` stops watching. */
+export function idle(streams: PerfStream[], timeoutMs: number, cancel: AbortSignal): Promise<never> {
+  const since = nowMs()
+  return new Promise((_, reject) => {
+    cancel.addEventListener('abort', () => clearInterval(timer), { once: true })
+    const timer = setInterval(
+      () => {
+        const last = Math.max(since, ...streams.map((s) => s.lastReceive))
+        if (nowMs() - last > timeoutMs) {
+          clearInterval(timer)
+          reject(new PerfError('ERR_PERF_TIMEOUT', `${iperfErrorText(IperfErrno.IENOMSG)}: nothing arrived for ${timeoutMs} ms`, { iperfErrno: IperfErrno.IENOMSG }))
+        }
+      },
+      Math.min(1000, timeoutMs),
+    )
+    timer.unref()
+  })
 }
