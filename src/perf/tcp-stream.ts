@@ -152,10 +152,15 @@ export class TcpOutStream extends TcpStream implements PerfStream {
 
   counters(): StreamCounters {
     const c = zeroCounters()
-    // Bytes the kernel took: what was written, less what Node still holds.
+    // Bytes the kernel took, as iperf3 counts write() results: Node's count
+    // less what it still holds (a chunk libuv is partway through counts as
+    // held), unless tcp_info says exactly: sent once or more, plus not yet sent.
     c.bytes = Math.max(0, this.#written - this.tcp.socket.writableLength)
     try {
       const info = tcpInfo(this.tcp.socket)
+      if (info.bytes_sent !== undefined && info.bytes_retrans !== undefined && info.notsent_bytes !== undefined) {
+        c.bytes = info.bytes_sent - info.bytes_retrans + info.notsent_bytes
+      }
       c.retransmits = info.total_retrans
       c.cwnd = info.snd_cwnd * info.snd_mss
       c.sndWnd = info.snd_wnd ?? 0
@@ -163,7 +168,7 @@ export class TcpOutStream extends TcpStream implements PerfStream {
       c.rttvar = info.rttvar
       c.pmtu = info.pmtu
     } catch {
-      // the socket is already closed: keep the byte count
+      // the socket is already closed: keep Node's byte count
     }
     return c
   }

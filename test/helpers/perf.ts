@@ -122,4 +122,16 @@ export function freePort(): number {
   throw new Error('no free port')
 }
 
+/** Waits until something listens on TCP `port` (ss, inside `ns` if given), without connecting to it. */
+export async function waitListening(port: number, ns?: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const argv = ['ss', '-Hltn', `sport = :${port}`]
+    const r = spawnSync(ns ? 'ip' : argv[0], ns ? ['netns', 'exec', ns, ...argv] : argv.slice(1), { encoding: 'utf8' })
+    if (r.stdout.includes('LISTEN')) return
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 export const netsockPerf = (...args: string[]): string[] => [node, bin, 'perf', ...args]
