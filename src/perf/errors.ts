@@ -1,7 +1,12 @@
 // Errors of a perf run: one class, a code per way a measurement can fail,
 // and the i_errno iperf3 would report for it where there is one.
 
-/** How a perf run failed; see `PerfError`. */
+/**
+ * How a perf run failed; see `PerfError`.
+ *
+ * @example
+ * if (err.code === 'ERR_PERF_BUSY') setTimeout(retry, 1000)
+ */
 export type PerfErrorCode =
   | 'ERR_PERF_CONNECT'
   | 'ERR_PERF_CONTROL_CLOSED'

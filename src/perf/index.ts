@@ -7,6 +7,9 @@ export { formatBitrate, formatBytes, parseRate, parseSize } from './units.js'
 export type {
   PerfClientEvent,
   PerfClientOptions,
+  PerfCpu,
+  PerfEndpoint,
+  PerfJson,
   PerfFigures,
   PerfInterval,
   PerfLatency,
@@ -15,6 +18,8 @@ export type {
   PerfServerOptions,
   PerfStart,
   PerfStreamFigures,
+  PerfStreamInfo,
+  PerfStreamSummary,
   PerfSummary,
   PerfTestError,
 } from './types.js'

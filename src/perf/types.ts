@@ -68,6 +68,34 @@ export interface PerfServerOptions {
 }
 
 /**
+ * An address and port.
+ *
+ * @example
+ * const e: perf.PerfEndpoint = { address: '127.0.0.1', port: 5201 }
+ */
+export interface PerfEndpoint {
+  /** IP address, v4-mapped IPv6 shown as IPv4 (as iperf3 shows it). */
+  address: string
+  /** Port number. */
+  port: number
+}
+
+/**
+ * CPU use in percent of wall time (can pass 100 with several threads), as iperf3 reports it.
+ *
+ * @example
+ * console.log(`${summary.cpu.local.total.toFixed(1)}%`)
+ */
+export interface PerfCpu {
+  /** User plus system. */
+  total: number
+  /** Time in user space. */
+  user: number
+  /** Time in the kernel. */
+  system: number
+}
+
+/**
  * One side's figures over an interval or the whole test. Fields that do not
  * apply (UDP loss for TCP, retransmits for a receiver) are absent.
  *
@@ -76,11 +104,15 @@ export interface PerfServerOptions {
  * console.log(s.bitsPerSecond, s.lostPercent, s.jitterMs)
  */
 export interface PerfFigures {
-  /** Seconds from the start of the test. */
+  /** Seconds from the start of the test to the start of these figures. */
   start: number
+  /** Seconds from the start of the test to their end. */
   end: number
+  /** Length of the period, in seconds. */
   seconds: number
+  /** Bytes sent (sender) or received (receiver) in the period. */
   bytes: number
+  /** `bytes` × 8 / `seconds`. */
   bitsPerSecond: number
   /** True for figures of the sending side. */
   sender: boolean
@@ -119,18 +151,33 @@ export interface PerfStreamFigures extends PerfFigures {
   socket: number
 }
 
-/** Round-trip statistics of latency mode, in microseconds. */
+/**
+ * Round-trip statistics of latency mode, in microseconds. The round trips
+ * are measured with kernel receive timestamps at both ends and the server's
+ * hold time taken out, so neither event loop counts; `appP50Us`/`appP99Us`
+ * are the round trips as the application sees them.
+ *
+ * @example
+ * console.log(`p50 ${l.p50Us} us, p99.9 ${l.p999Us} us`)
+ */
 export interface PerfLatency {
   /** Round trips measured. */
   samples: number
   /** Probes that got no echo within the timeout. */
   lost: number
+  /** Shortest round trip. */
   minUs: number
+  /** Mean round trip. */
   meanUs: number
+  /** Median round trip. */
   p50Us: number
+  /** 90th percentile. */
   p90Us: number
+  /** 99th percentile. */
   p99Us: number
+  /** 99.9th percentile. */
   p999Us: number
+  /** Longest round trip. */
   maxUs: number
   /** Median time the server held a probe (kernel receive to its send); already taken out of the round trips. */
   serverHoldP50Us: number
@@ -155,9 +202,29 @@ export interface PerfLatency {
  * if (ev.type === 'listening') console.log(`port ${ev.port}`)
  */
 export interface PerfListening {
+  /** Event kind. */
   type: 'listening'
+  /** Address listened on. */
   address: string
+  /** Port listened on (the one chosen when 0 was asked for). */
   port: number
+}
+
+/**
+ * A data stream of a test.
+ *
+ * @example
+ * for (const s of start.streams) console.log(s.id, s.local.port, '->', s.remote.port)
+ */
+export interface PerfStreamInfo {
+  /** iperf3's stream id: 1, 3, 4, 5... */
+  id: number
+  /** The socket descriptor. */
+  socket: number
+  /** This end's address. */
+  local: PerfEndpoint
+  /** The other end's address. */
+  remote: PerfEndpoint
 }
 
 /**
@@ -167,20 +234,28 @@ export interface PerfListening {
  * if (ev.type === 'start') console.log(ev.protocol, ev.streams.length, 'streams')
  */
 export interface PerfStart {
+  /** Event kind. */
   type: 'start'
+  /** Which end reports. */
   role: 'client' | 'server'
+  /** Transport of the data streams. */
   protocol: 'tcp' | 'udp'
   /** True when the server sends. */
   reverse: boolean
+  /** True in latency mode. */
   latency: boolean
-  /** The peer's address and port (the server for a client, the client's control connection for a server). */
-  peer: { address: string; port: number }
+  /** The peer (the server for a client, the client's control connection for a server). */
+  peer: PerfEndpoint
+  /** Bytes per write or datagram. */
   blksize: number
+  /** Seconds the client will send for (0: until stopped). */
   duration: number
   /** Target bits per second per stream (0: unlimited). */
   bitrate: number
+  /** The test's cookie. */
   cookie: string
-  streams: { id: number; socket: number; local: { address: string; port: number }; remote: { address: string; port: number } }[]
+  /** The data streams. */
+  streams: PerfStreamInfo[]
   /** iperf3's `start` object for this test. */
   json: Record<string, unknown>
 }
@@ -192,13 +267,48 @@ export interface PerfStart {
  * if (ev.type === 'interval') console.log(ev.sum.end, ev.sum.bitsPerSecond)
  */
 export interface PerfInterval {
+  /** Event kind. */
   type: 'interval'
+  /** Each stream's figures. */
   streams: PerfStreamFigures[]
+  /** All streams together (jitter: their mean). */
   sum: PerfFigures
   /** Latency mode: round trips completed in this interval. */
   latency?: PerfLatency
   /** iperf3's object for this interval in `intervals`. */
   json: Record<string, unknown>
+}
+
+/**
+ * One stream's result: its sender's and its receiver's figures.
+ *
+ * @example
+ * for (const s of summary.streams) console.log(s.id, s.receiver.bitsPerSecond)
+ */
+export interface PerfStreamSummary {
+  /** iperf3's stream id. */
+  id: number
+  /** The socket descriptor at this end. */
+  socket: number
+  /** What the sending end counted. */
+  sender: PerfFigures
+  /** What the receiving end counted. */
+  receiver: PerfFigures
+}
+
+/**
+ * A test as iperf3's `--json` prints it.
+ *
+ * @example
+ * fs.writeFileSync('run.json', JSON.stringify(summary.json, null, 2))
+ */
+export interface PerfJson {
+  /** Connection and test parameters. */
+  start: Record<string, unknown>
+  /** One object per interval. */
+  intervals: Record<string, unknown>[]
+  /** Per-stream results, sums and CPU use. */
+  end: Record<string, unknown>
 }
 
 /**
@@ -209,27 +319,35 @@ export interface PerfInterval {
  * if (ev.type === 'summary') console.log(ev.received.bitsPerSecond, ev.received.lostPercent)
  */
 export interface PerfSummary {
+  /** Event kind. */
   type: 'summary'
+  /** Which end reports. */
   role: 'client' | 'server'
+  /** Transport of the data streams. */
   protocol: 'tcp' | 'udp'
+  /** True when the server sent. */
   reverse: boolean
-  streams: { id: number; socket: number; sender: PerfFigures; receiver: PerfFigures }[]
+  /** Each stream's result. */
+  streams: PerfStreamSummary[]
   /** Sum over streams, as the sender saw it. */
   sent: PerfFigures
   /** Sum over streams, as the receiver saw it. */
   received: PerfFigures
-  /** CPU use in percent of wall time: this process and the peer's (as it reported). */
+  /** CPU use of this process and of the peer (as it reported). */
   cpu: {
-    local: { total: number; user: number; system: number }
-    remote: { total: number; user: number; system: number }
+    /** This process. */
+    local: PerfCpu
+    /** The peer, from its results. */
+    remote: PerfCpu
   }
   /** Latency mode: the round-trip statistics of the whole test. */
   latency?: PerfLatency
-  /** TCP: congestion control of the sending and receiving ends. */
+  /** TCP: congestion control of the sending end. */
   senderCongestion?: string
+  /** TCP: congestion control of the receiving end. */
   receiverCongestion?: string
-  /** The whole test as iperf3's `--json` document: `start`, `intervals`, `end`. */
-  json: { start: Record<string, unknown>; intervals: Record<string, unknown>[]; end: Record<string, unknown> }
+  /** The whole test as iperf3's `--json` document. */
+  json: PerfJson
 }
 
 /**
@@ -239,12 +357,24 @@ export interface PerfSummary {
  * if (ev.type === 'error') console.error(ev.error.message)
  */
 export interface PerfTestError {
+  /** Event kind. */
   type: 'error'
+  /** Why the test failed: usually a `PerfError`. */
   error: Error
 }
 
-/** What `perf.client()` yields. */
+/**
+ * What `perf.client()` yields.
+ *
+ * @example
+ * const ev: perf.PerfClientEvent = (await perf.client({ host: '127.0.0.1' }).next()).value
+ */
 export type PerfClientEvent = PerfStart | PerfInterval | PerfSummary
 
-/** What `perf.server()` yields. */
+/**
+ * What `perf.server()` yields.
+ *
+ * @example
+ * for await (const ev of perf.server()) if (ev.type === 'summary') console.log(ev.received.bitsPerSecond)
+ */
 export type PerfServerEvent = PerfListening | PerfStart | PerfInterval | PerfSummary | PerfTestError

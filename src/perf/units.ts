@@ -20,7 +20,12 @@ export function parseRate(text: string): number {
   return Math.round(parseUnit(text, RATE_SUFFIX, 'rate'))
 }
 
-/** A size in bytes from iperf3's notation: binary suffixes, so `'128K'` is 131,072. */
+/**
+ * A size in bytes from iperf3's notation: binary suffixes, so `'128K'` is 131,072.
+ *
+ * @example
+ * perf.parseSize('128K')   // 131072
+ */
 export function parseSize(text: string): number {
   return Math.round(parseUnit(text, SIZE_SUFFIX, 'size'))
 }
@@ -33,7 +38,12 @@ function fourDigits(value: number, unit: string): string {
 const BYTE_UNITS = ['Bytes', 'KBytes', 'MBytes', 'GBytes', 'TBytes']
 const BIT_UNITS = ['bits/sec', 'Kbits/sec', 'Mbits/sec', 'Gbits/sec', 'Tbits/sec']
 
-/** Bytes as iperf3 prints a transfer: binary steps, e.g. `'1.19 MBytes'`. */
+/**
+ * Bytes as iperf3 prints a transfer: binary steps.
+ *
+ * @example
+ * perf.formatBytes(1249200)   // '1.19 MBytes'
+ */
 export function formatBytes(bytes: number): string {
   let n = bytes
   let i = 0
@@ -44,7 +54,12 @@ export function formatBytes(bytes: number): string {
   return fourDigits(n, BYTE_UNITS[i])
 }
 
-/** Bits per second as iperf3 prints a bitrate: decimal steps, e.g. `'9.99 Mbits/sec'`. */
+/**
+ * Bits per second as iperf3 prints a bitrate: decimal steps.
+ *
+ * @example
+ * perf.formatBitrate(9992500)   // '9.99 Mbits/sec'
+ */
 export function formatBitrate(bitsPerSecond: number): string {
   let n = bitsPerSecond
   let i = 0
@@ -53,12 +68,4 @@ export function formatBitrate(bitsPerSecond: number): string {
     i++
   }
   return fourDigits(n, BIT_UNITS[i])
-}
-
-/** A count per second with a decimal prefix, e.g. `'1.04 M'`. */
-export function formatRate(perSecond: number): string {
-  if (perSecond >= 1e9) return `${(perSecond / 1e9).toFixed(2)} G`
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} M`
-  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(2)} k`
-  return perSecond.toFixed(0)
 }
