@@ -205,13 +205,15 @@ describe('iperf3 -c against netsock perf server', () => {
 
   testWith(
     iperf3,
-    'a test netsock does not implement (--bidir) is refused with SERVER_ERROR, which iperf3 reports',
+    'tests netsock does not implement (--bidir, -O) are refused with SERVER_ERROR, which iperf3 reports',
     async () => {
-      const srv = await netsockServer()
-      const r = await run(['iperf3', '-c', '127.0.0.1', '-p', String(srv.port), '--bidir', '-t', '1'], RUN_MS)
-      expect(r.code).toBe(1)
-      expect(r.stderr + r.stdout).toMatch(/not (yet )?implemented/)
-      await expect(srv.summary).rejects.toMatchObject({ code: 'ERR_PERF_UNSUPPORTED' })
+      for (const flags of [['--bidir'], ['-O', '1']]) {
+        const srv = await netsockServer()
+        const r = await run(['iperf3', '-c', '127.0.0.1', '-p', String(srv.port), '-t', '1', ...flags], RUN_MS)
+        expect(r.code, flags.join(' ')).toBe(1)
+        expect(r.stderr + r.stdout, flags.join(' ')).toMatch(/not (yet )?implemented/)
+        await expect(srv.summary).rejects.toMatchObject({ code: 'ERR_PERF_UNSUPPORTED' })
+      }
     },
     RUN_MS,
   )

@@ -51,12 +51,16 @@ export function client(options: PerfClientOptions): AsyncIterableIterator<PerfCl
   return q
 }
 
-function mssOf(s: Socket): number {
+function mssOf(fd: number): number {
+  let view: Socket | null = null
   try {
-    const v = Number(s.getOption('TCP_MAXSEG'))
+    view = createSocket({ fd, owned: false })
+    const v = Number(view.getOption('TCP_MAXSEG'))
     return v > 0 && v <= 65507 ? v : 0
   } catch {
     return 0
+  } finally {
+    view?.close()
   }
 }
 
@@ -64,12 +68,12 @@ async function runClient(cfg: ClientConfig, q: EventQueue<PerfClientEvent>, sign
   if (signal.aborted) throw abortError(signal)
   const to = await resolve(cfg.host)
   const fd = await dialTcp(to, cfg.port, { timeoutMs: cfg.connectTimeoutMs, signal, what: 'server' })
-  const view = createSocket({ fd, owned: false })
-  const mss = mssOf(view)
-  view.close()
   const ctl = new net.Socket({ fd, readable: true, writable: true })
   const chan = new ControlChannel(ctl, cfg.timeoutMs, 'server')
   const cookie = makeCookie()
+  ctl.write(cookie)
+  // As iperf3: the control connection's MSS, read once the cookie went out, is the default UDP size.
+  const mss = mssOf(fd)
   const streams: PerfStream[] = []
   let run: TestRun | null = null
   const udp = cfg.udp
@@ -80,7 +84,6 @@ async function runClient(cfg: ClientConfig, q: EventQueue<PerfClientEvent>, sign
     if (st !== wanted) throw await stateError(chan, st, 'server')
   }
   try {
-    ctl.write(cookie)
     await expect(State.PARAM_EXCHANGE)
     chan.writeJson(parameters(cfg, blksize))
     await expect(State.CREATE_STREAMS)

@@ -4,7 +4,7 @@
 // iperf3 does it: the first datagram on the port names the client, the
 // socket connects to it, and a fresh socket takes over the port.
 import net from 'node:net'
-import { createSocket, type Socket } from '../index.js'
+import { createSocket, fdOf, type Socket } from '../index.js'
 import { ControlChannel } from './control.js'
 import { PerfError } from './errors.js'
 import { aborted, EventQueue, quiet } from './events.js'
@@ -196,11 +196,13 @@ interface TestParams {
   window: number | undefined
   noDelay: boolean
   counter64: boolean
+  tos: number
 }
 
 function parseParams(j: Record<string, unknown>): TestParams | { ierrno: number; why: string } {
   if (j.sctp !== undefined) return { ierrno: IperfErrno.IEUNIMP, why: 'SCTP tests are not implemented' }
   if (j.bidirectional !== undefined) return { ierrno: IperfErrno.IEUNIMP, why: 'bidirectional tests are not implemented' }
+  if (typeof j.omit === 'number' && j.omit > 0) return { ierrno: IperfErrno.IEUNIMP, why: 'omitting the first seconds (-O) is not implemented' }
   const udp = j.udp !== undefined
   if (!udp && j.tcp === undefined) return { ierrno: IperfErrno.IEPROTOCOL, why: 'the parameters name no protocol' }
   const n = (key: string, fallback: number): number => (typeof j[key] === 'number' && Number.isFinite(j[key]) ? (j[key] as number) : fallback)
@@ -218,6 +220,35 @@ function parseParams(j: Record<string, unknown>): TestParams | { ierrno: number;
     window: n('window', 0) || undefined,
     noDelay: j.nodelay !== undefined,
     counter64: j.udp_counters_64bit !== undefined,
+    tos: n('TOS', 0),
+  }
+}
+
+/**
+ * The client's -w and -S for a data socket: buffer sizes (a TCP stream gets
+ * them after accept, so they bound its window but not its window scale) and
+ * the TOS byte (IPv4 and, on a dual-stack socket, IPv6 traffic class too).
+ */
+function tune(fd: number, p: TestParams, v6: boolean): void {
+  const view = createSocket({ fd, owned: false })
+  const attempt = (name: string, value: number): void => {
+    try {
+      view.setOption(name, value)
+    } catch {
+      // e.g. IP_TOS on a v6-only socket: the other option covers it
+    }
+  }
+  try {
+    if (p.window) {
+      attempt('SO_RCVBUF', p.window)
+      attempt('SO_SNDBUF', p.window)
+    }
+    if (p.tos) {
+      attempt('IP_TOS', p.tos)
+      if (v6) attempt('IPV6_TCLASS', p.tos)
+    }
+  } finally {
+    view.close()
   }
 }
 
@@ -256,6 +287,7 @@ class ServerTest {
     const p = this.#params!
     const id = streamId(this.#streams.length)
     if (p.noDelay) tcp.socket.setNoDelay(true)
+    tune(fdOf(tcp.socket), p, this.#listening.v6)
     this.#streams.push(p.reverse ? new TcpOutStream(tcp, id, p.blksize, p.rate) : new TcpInStream(tcp, id))
     if (this.#streams.length >= p.parallel) {
       this.wantsTcpStreams = false
@@ -358,6 +390,7 @@ class ServerTest {
     s.connect(rinfo.port, rinfo.address)
     this.#udpListener = this.#udpSocket()
     const p = this.#params!
+    tune(s.fd, { ...p, window: undefined }, this.#listening.v6)
     s.send(p.latency ? udpConnect.latencyReply() : udpConnect.reply())
     const id = streamId(index)
     if (p.latency) return new LatencyEchoStream(s, id)
