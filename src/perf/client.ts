@@ -22,18 +22,7 @@ const DEFAULT_PROBE = 64
 /** A receiver's socket buffer: room for bursts while the event loop is busy. */
 const UDP_RCVBUF = 4 << 20
 
-/**
- * Runs one test against an iperf3 server (or a netsock perf server): yields
- * a `start` event, one `interval` event per interval, and the `summary`.
- * Throws a `PerfError` when the test cannot complete, an AbortError when
- * `signal` fires. Leaving the loop early stops the test.
- *
- * @example
- * for await (const ev of perf.client({ host: '127.0.0.1', udp: true, bitrate: 100e6, time: 5 })) {
- *   if (ev.type === 'interval') console.log(ev.sum.bitsPerSecond)
- *   if (ev.type === 'summary') console.log(ev.received.lostPercent, ev.received.jitterMs)
- * }
- */
+/** perf.client(): see index.ts. */
 export function client(options: PerfClientOptions): AsyncIterableIterator<PerfClientEvent> {
   const cfg = clientConfig(options)
   const q = new EventQueue<PerfClientEvent>()

@@ -31,19 +31,7 @@ import { UdpInStream, UdpOutStream } from './udp-stream.js'
 
 const UDP_RCVBUF = 4 << 20
 
-/**
- * Serves iperf3 clients (and netsock perf clients) one test at a time:
- * yields `listening`, then for each test `start`, its `interval` events and
- * the `summary` (or an `error` event when a test fails; the server goes on).
- * With `oneOff` it ends after one test. Aborting `signal` or leaving the
- * loop closes it.
- *
- * @example
- * for await (const ev of perf.server({ port: 0, address: '127.0.0.1' })) {
- *   if (ev.type === 'listening') console.log('port', ev.port)
- *   if (ev.type === 'summary') console.log(ev.received.bitsPerSecond)
- * }
- */
+/** perf.server(): see index.ts. */
 export function server(options: PerfServerOptions = {}): AsyncIterableIterator<PerfServerEvent> {
   const cfg = serverConfig(options)
   const q = new EventQueue<PerfServerEvent>()
