@@ -3,7 +3,7 @@
 // to 40 Mbit/s (well below what this machine pushes), and an nft rule in
 // each namespace drops every 20th UDP datagram with a payload: exactly 5%,
 // deterministic, so the loss is what was configured whatever the run length.
-// UDP at 10 Mbit/s of 1200-byte datagrams for 3 s: every pairing of client
+// UDP at 10 Mbit/s of 1200-byte datagrams for 5 s: every pairing of client
 // and server (iperf3 <-> iperf3 as the reference, netsock client <-> iperf3
 // server, iperf3 client <-> netsock server, netsock <-> netsock, and both
 // reverse directions) must report a received bitrate within 5% of 9.5
@@ -12,6 +12,7 @@
 // the same way with the link's goodput, and a TCP test with drops must report the
 // retransmits that `ss -ti` shows for its connection.
 import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import { afterAll, describe, expect } from 'vitest'
 import { cleanupNetns, createNetns, linkNetns, nsExec } from './helpers/netns.js'
 import { bin, killAll, node, start, testWith, waitListening, type Proc } from './helpers/perf.js'
@@ -112,7 +113,11 @@ describe('netsock perf and iperf3 agree on a shaped, lossy veth path', () => {
     needs,
     'UDP, 10 Mbit/s with 5% dropped: every pairing reports 9.5 Mbit/s and 5% loss, within 5% and 0.5 points',
     async () => {
-      const udp = ['-u', '-b', '10M', '-l', '1200', '-t', '3']
+      // Socket buffers of 1 MiB (-w, applied at both ends by either tool): on a busy machine a
+      // receiver that is not scheduled for a while must not drop datagrams the path delivered.
+      const rmemMax = Number(fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8'))
+      const window = String(Math.min(1 << 20, rmemMax))
+      const udp = ['-u', '-b', '10M', '-l', '1200', '-t', '5', '-w', window]
       const runs = [
         await measure('iperf3 -> iperf3', 'iperf3', IPERF3_PORT, udp),
         await measure('netsock -> iperf3', 'netsock', IPERF3_PORT, udp),
