@@ -173,5 +173,5 @@ export async function run() {
   ]
   if (!iperf3) lines.push('', 'iperf3 is not installed: its columns are empty (apt-get install iperf3).')
   if (!sockperf) lines.push('', 'sockperf is not installed: the round-trip comparison is empty (apt-get install sockperf).')
-  return { summary: lines.join('\n'), results: { environment: env, reps: REPS, seconds: SECONDS, medians: m, runs: reps } }
+  return { summary: lines.join('\n'), results: { environment: env, reps: REPS, seconds_per_run: SECONDS, medians: m, runs: reps } }
 }

@@ -100,10 +100,11 @@ async function runClient(cfg: ClientConfig, q: EventQueue<PerfClientEvent>, sign
     await expect(State.TEST_RUNNING)
     // The server says nothing more until the test ends, except to give up.
     const next = quiet(chan.readState(Infinity))
-    const during = quiet(next.then(async (st) => Promise.reject(await stateError(chan, st, 'server'))))
+    const phase = new AbortController()
+    // A state arriving while the test runs ends it; once it is over, `next` is the expected answer.
+    const during = quiet(next.then(async (st) => (phase.signal.aborted ? new Promise<never>(() => {}) : Promise.reject(await stateError(chan, st, 'server')))))
     const receiving = streams.some((s) => !s.sender)
     // Whichever comes first; then the others' timers are dropped (`phase`).
-    const phase = new AbortController()
     try {
       await Promise.race([
         cfg.time > 0 ? sleep(cfg.time * 1000, signal, phase.signal) : aborted(signal),
