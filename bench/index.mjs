@@ -21,7 +21,7 @@ import path from 'node:path'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
-const SUITES = ['./foundation.mjs', './udp.mjs', './tcp.mjs', './ping.mjs']
+const SUITES = ['./foundation.mjs', './udp.mjs', './tcp.mjs', './ping.mjs', './perf.mjs']
 
 // mitata collects garbage after each warmup; without --expose-gc it falls
 // back to allocating 1 GiB instead. Expose gc before mitata is loaded.

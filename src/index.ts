@@ -58,3 +58,4 @@ export {
 export type { Bytes } from './native.js'
 export type { IcmpSocketMode } from './icmp.js'
 export type { StatName } from './stats.js'
+export * as perf from './perf/index.js'

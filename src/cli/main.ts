@@ -6,12 +6,13 @@ import path from 'node:path'
 import { COMMON_FLAGS, EXIT_ERROR, EXIT_OK, closest, helpText, parseFlags, usageLine, UsageError, type Command, type Io } from './args.js'
 import { bench } from './bench.js'
 import { info } from './info.js'
+import { perfCommand, perfMain } from './perf.js'
 import { pingCommand } from './ping.js'
 import { traceCommand } from './trace.js'
 import { listen, send } from './udp.js'
 
 /** Every subcommand, in the order the overview lists them. Add a new one here. */
-export const commands: Command[] = [info, pingCommand, traceCommand, listen, send, bench]
+export const commands: Command[] = [info, pingCommand, traceCommand, listen, send, bench, perfCommand]
 
 /** 'netsock 0.1.0 (Node v20.20.2, linux-x64)' */
 export function versionText(): string {
@@ -69,6 +70,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     ;(name === undefined ? io.err : io.out)(overview())
     return name === undefined ? EXIT_ERROR : EXIT_OK
   }
+  // perf speaks iperf3's command line (flags, exit codes): it parses its own.
+  if (name === 'perf') return perfMain(rest, io)
   const command = commands.find((c) => c.name === name)
   if (!command) {
     const guesses = closest(name, commands.map((c) => c.name))
