@@ -23,6 +23,13 @@ int CmsgSmallInt(const msghdr* msg, const cmsghdr* c) {
   return -1;
 }
 
+void PutTimespec(int32_t* meta, int secLow, int secHigh, int nsec, const timespec& ts) {
+  uint64_t sec = static_cast<uint64_t>(ts.tv_sec);
+  meta[secLow] = static_cast<int32_t>(sec & 0xffffffff);
+  meta[secHigh] = static_cast<int32_t>(sec >> 32);
+  meta[nsec] = static_cast<int32_t>(ts.tv_nsec);
+}
+
 // cmsg_data is const in spirit; CMSG_NXTHDR wants a mutable header.
 static cmsghdr* Next(const msghdr* msg, const cmsghdr* c) {
   return CMSG_NXTHDR(const_cast<msghdr*>(msg), const_cast<cmsghdr*>(c));
@@ -43,10 +50,7 @@ void ParseReceiveControl(const msghdr* msg, int32_t* meta) {
       if (c->cmsg_type == SO_TIMESTAMPNS && CmsgFits(msg, c, sizeof(timespec))) {
         timespec ts;
         memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        uint64_t sec = static_cast<uint64_t>(ts.tv_sec);
-        meta[tsSecLow] = static_cast<int32_t>(sec & 0xffffffff);
-        meta[tsSecHigh] = static_cast<int32_t>(sec >> 32);
-        meta[tsNsec] = static_cast<int32_t>(ts.tv_nsec);
+        PutTimespec(meta, tsSecLow, tsSecHigh, tsNsec, ts);
       } else if (c->cmsg_type == SO_RXQ_OVFL && CmsgFits(msg, c, sizeof(uint32_t))) {
         uint32_t drops;
         memcpy(&drops, CMSG_DATA(c), sizeof(drops));

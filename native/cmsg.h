@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,9 @@ inline bool CmsgFits(const msghdr* msg, const cmsghdr* c, size_t bytes) {
 // A value the kernel sends as an int or as one byte, by option and version
 // (IP_TTL, IPV6_TCLASS, UDP_GRO); -1 when the cmsg holds neither.
 int CmsgSmallInt(const msghdr* msg, const cmsghdr* c);
+
+// Writes a timespec as three Int32 fields: seconds low and high 32 bits, nanoseconds.
+void PutTimespec(int32_t* meta, int secLow, int secHigh, int nsec, const timespec& ts);
 
 // Fills the recvmeta fields of one datagram from its control data; fields
 // whose cmsg is absent get their "absent" value (see layout.h).

@@ -61,17 +61,11 @@ static void ParseErrorControl(const msghdr* msg, int32_t* meta, uint8_t* offende
       // Documentation/networking/timestamping.rst); its error has origin TIMESTAMPING.
       scm_timestamping tss;
       memcpy(&tss, CMSG_DATA(c), sizeof(tss));
-      uint64_t sec = static_cast<uint64_t>(tss.ts[0].tv_sec);
-      meta[txSecLow] = static_cast<int32_t>(sec & 0xffffffff);
-      meta[txSecHigh] = static_cast<int32_t>(sec >> 32);
-      meta[txNsec] = static_cast<int32_t>(tss.ts[0].tv_nsec);
+      PutTimespec(meta, txSecLow, txSecHigh, txNsec, tss.ts[0]);
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS && CmsgFits(msg, c, sizeof(timespec))) {
       timespec ts;
       memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-      uint64_t sec = static_cast<uint64_t>(ts.tv_sec);
-      meta[tsSecLow] = static_cast<int32_t>(sec & 0xffffffff);
-      meta[tsSecHigh] = static_cast<int32_t>(sec >> 32);
-      meta[tsNsec] = static_cast<int32_t>(ts.tv_nsec);
+      PutTimespec(meta, tsSecLow, tsSecHigh, tsNsec, ts);
     }
   }
 }

@@ -2,40 +2,34 @@
 
 namespace netsock {
 
+// One layout object: { field: index, ..., stride } from an X-macro list.
 #define NETSOCK_FIELD_EXPORT(name, width) SetNumber(env, o, #name, name);
+#define NETSOCK_LAYOUT(function, space, list)  \
+  static napi_value function(napi_env env) {   \
+    using namespace space;                     \
+    napi_value o;                              \
+    napi_create_object(env, &o);               \
+    list(NETSOCK_FIELD_EXPORT)                 \
+    SetNumber(env, o, "stride", kStride);      \
+    return o;                                  \
+  }
 
-static napi_value RecvLayout(napi_env env) {
-  using namespace recvmeta;
-  napi_value o;
-  napi_create_object(env, &o);
-  NETSOCK_RECV_META(NETSOCK_FIELD_EXPORT)
-  SetNumber(env, o, "stride", kStride);
-  return o;
-}
+NETSOCK_LAYOUT(RecvLayout, recvmeta, NETSOCK_RECV_META)
+NETSOCK_LAYOUT(ErrqueueLayout, errmeta, NETSOCK_ERRQUEUE_META)
+NETSOCK_LAYOUT(SendFields, sendmeta, NETSOCK_SEND_META)
 
-static napi_value ErrqueueLayout(napi_env env) {
-  using namespace errmeta;
-  napi_value o;
-  napi_create_object(env, &o);
-  NETSOCK_ERRQUEUE_META(NETSOCK_FIELD_EXPORT)
-  SetNumber(env, o, "stride", kStride);
-  return o;
-}
+#undef NETSOCK_LAYOUT
+#undef NETSOCK_FIELD_EXPORT
 
+// The send layout also carries its flag bits.
 static napi_value SendLayout(napi_env env) {
-  using namespace sendmeta;
-  napi_value o;
-  napi_create_object(env, &o);
-  NETSOCK_SEND_META(NETSOCK_FIELD_EXPORT)
-  SetNumber(env, o, "stride", kStride);
+  napi_value o = SendFields(env);
   SetNumber(env, o, "TOS", kSendTos);
   SetNumber(env, o, "TTL", kSendTtl);
   SetNumber(env, o, "PKTINFO", kSendPktinfo);
   SetNumber(env, o, "SEGMENT", kSendSegment);
   return o;
 }
-
-#undef NETSOCK_FIELD_EXPORT
 
 void ExportLayouts(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "recvLayout", RecvLayout(env));

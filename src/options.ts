@@ -9,6 +9,7 @@ import { addon, type Bytes } from './native.js'
 import { check, errnoName, invalidArgType, invalidArgValue, outOfRange, wrongSocketType, type SystemErrorContext } from './errors.js'
 import { type Linger, type OptionSpec, type OptionValue, optionTable } from './option-table.js'
 import { LONG_BYTES } from './platform.js'
+import { closestNames } from './suggest.js'
 import type { SocketCore } from './socket-core.js'
 import { validateBoolean, validateInteger, validateObject } from './validate.js'
 
@@ -163,31 +164,6 @@ function decodeOption(fd: number, level: number, optname: number, kind: 'int' | 
       return Buffer.from(scratch, 0, end === -1 ? len : end).toString('utf8')
     }
   }
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diagonal = above
-    }
-  }
-  return row[b.length]
-}
-
-/** Up to three of `known` close to `name` (case-insensitive, or containing it). */
-export function closestNames(name: string, known: Iterable<string>): string[] {
-  const upper = name.toUpperCase()
-  return [...known]
-    .map((k) => ({ k, d: upper.length >= 3 && k.toUpperCase().includes(upper) ? 0 : editDistance(upper, k.toUpperCase()) }))
-    .filter(({ d }) => d <= 3)
-    .sort((x, y) => x.d - y.d)
-    .slice(0, 3)
-    .map(({ k }) => k)
 }
 
 /** The spec for a typed option name; TypeError with suggestions for an unknown one. */

@@ -67,22 +67,14 @@ export interface TracerouteProbe {
   annotation?: string
 }
 
-/** One hop of a trace: the probes sent with this TTL and what came back. */
-export interface TracerouteHop {
+/**
+ * One hop of a trace: the probes sent with this TTL and what came back. Its
+ * own address, rttMs, reached, icmpType/icmpCode and annotation are those of
+ * the first probe that was answered (or of the first probe when none was).
+ */
+export interface TracerouteHop extends TracerouteProbe {
   /** The TTL / hop limit the probes were sent with. */
   ttl: number
-  /** The first router or host that answered; null when nothing did in time. */
-  address: string | null
-  /** Round-trip time of that answer in milliseconds; null when nothing answered in time. */
-  rttMs: number | null
-  /** True when the destination answered (the last hop). */
-  reached: boolean
-  /** ICMP type and code of that answer (e.g. 11/0 time exceeded); absent for echo replies and timeouts. */
-  icmpType?: number
-  /** ICMP code of that answer, read with `icmpType`. */
-  icmpCode?: number
-  /** traceroute(8)'s mark of that answer ('!H', '!X', ...), when it has one. */
-  annotation?: string
   /** Every probe of this hop, in the order sent (`probesPerHop` of them). */
   probes: TracerouteProbe[]
 }

@@ -12,6 +12,8 @@
 //   - quiet exit when stdout is a closed pipe (see main.ts).
 // A new subcommand is a `Command` object added to the list in main.ts.
 
+import { editDistance } from '../suggest.js'
+
 /** Exit code: the work succeeded. */
 export const EXIT_OK = 0
 /** Exit code: the work ran but found nothing (no reply, destination not reached, no datagram). */
@@ -81,19 +83,6 @@ export const COMMON_FLAGS: Flag[] = [
   { name: 'help', short: 'h', help: 'show this help and exit' },
   { name: 'version', short: 'V', help: 'show the version and exit' },
 ]
-
-/** Edits (insert, delete, replace, swap two neighbours) from a to b: optimal string alignment distance. */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
-    }
-  }
-  return d[a.length][b.length]
-}
 
 /** The names in `known` closest to `word` (a typo, or the start of a name; several when it starts more than one), or []. */
 export function closest(word: string, known: string[]): string[] {

@@ -6,7 +6,7 @@ import { createSocket } from '../create.js'
 import type { Socket } from '../socket.js'
 import { ControlChannel } from './control.js'
 import { PerfError } from './errors.js'
-import { aborted, abortError, EventQueue, quiet, sleep } from './events.js'
+import { aborted, abortError, EventQueue, eventsOf, quiet, sleep } from './events.js'
 import { LatencyClientStream } from './latency.js'
 import { dialTcp, resolve, stateError, udpHandshake, withTimeout, type Resolved } from './net.js'
 import { clientConfig, type ClientConfig } from './options.js'
@@ -26,19 +26,7 @@ const UDP_RCVBUF = 4 << 20
 /** perf.client(): see index.ts. */
 export function client(options: PerfClientOptions): AsyncIterableIterator<PerfClientEvent> {
   const cfg = clientConfig(options)
-  const q = new EventQueue<PerfClientEvent>()
-  const ac = new AbortController()
-  const onAbort = (): void => ac.abort(cfg.signal?.reason)
-  cfg.signal?.addEventListener('abort', onAbort, { once: true })
-  if (cfg.signal?.aborted) ac.abort(cfg.signal.reason)
-  q.onReturn = () => ac.abort()
-  runClient(cfg, q, ac.signal)
-    .then(
-      () => q.end(),
-      (err) => q.fail(err),
-    )
-    .finally(() => cfg.signal?.removeEventListener('abort', onAbort))
-  return q
+  return eventsOf<PerfClientEvent>(cfg.signal, (q, signal) => runClient(cfg, q, signal))
 }
 
 function mssOf(fd: number): number {

@@ -57,6 +57,27 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 }
 
 /** An AbortError like Node's, with the signal's reason as its cause. */
+/**
+ * Runs `run` and hands back what it pushes as an async iterable: the
+ * iteration ends when it settles (throwing its error), and ending the
+ * iteration early, or aborting `signal`, aborts it.
+ */
+export function eventsOf<T>(signal: AbortSignal | undefined, run: (q: EventQueue<T>, signal: AbortSignal) => Promise<void>): AsyncIterableIterator<T> {
+  const q = new EventQueue<T>()
+  const ac = new AbortController()
+  const onAbort = (): void => ac.abort(signal?.reason)
+  signal?.addEventListener('abort', onAbort, { once: true })
+  if (signal?.aborted) ac.abort(signal.reason)
+  q.onReturn = () => ac.abort()
+  run(q, ac.signal)
+    .then(
+      () => q.end(),
+      (err) => q.fail(err),
+    )
+    .finally(() => signal?.removeEventListener('abort', onAbort))
+  return q
+}
+
 export function abortError(signal?: AbortSignal): Error {
   const err = new Error('The operation was aborted', { cause: signal?.reason }) as Error & { code: string }
   err.name = 'AbortError'

@@ -9,7 +9,7 @@ import { fdOf } from '../fdof.js'
 import type { Socket } from '../socket.js'
 import { ControlChannel } from './control.js'
 import { PerfError } from './errors.js'
-import { aborted, EventQueue, quiet } from './events.js'
+import { aborted, EventQueue, eventsOf, quiet } from './events.js'
 import { LatencyEchoStream } from './latency.js'
 import { stateError, withTimeout } from './net.js'
 import { serverConfig, type ServerConfig } from './options.js'
@@ -36,19 +36,7 @@ const UDP_RCVBUF = 4 << 20
 /** perf.server(): see index.ts. */
 export function server(options: PerfServerOptions = {}): AsyncIterableIterator<PerfServerEvent> {
   const cfg = serverConfig(options)
-  const q = new EventQueue<PerfServerEvent>()
-  const ac = new AbortController()
-  const onAbort = (): void => ac.abort(cfg.signal?.reason)
-  cfg.signal?.addEventListener('abort', onAbort, { once: true })
-  if (cfg.signal?.aborted) ac.abort(cfg.signal.reason)
-  q.onReturn = () => ac.abort()
-  runServer(cfg, q, ac.signal)
-    .then(
-      () => q.end(),
-      (err) => q.fail(err),
-    )
-    .finally(() => cfg.signal?.removeEventListener('abort', onAbort))
-  return q
+  return eventsOf<PerfServerEvent>(cfg.signal, (q, signal) => runServer(cfg, q, signal))
 }
 
 interface Listening {
