@@ -11,7 +11,7 @@ import { LatencyClientStream } from './latency.js'
 import { dialTcp, resolve, stateError, udpHandshake, withTimeout, type Resolved } from './net.js'
 import { clientConfig, type ClientConfig } from './options.js'
 import { cookieText, DEFAULT_TCP_BLKSIZE, DEFAULT_UDP_BLKSIZE, makeCookie, State } from './protocol.js'
-import { systemInfo, timestampJson, VERSION } from './report.js'
+import { systemInfo, testStartJson, timestampJson, VERSION } from './report.js'
 import { TestRun, type RunSetup } from './run.js'
 import { displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
 import { adoptTcp, TcpInStream, TcpOutStream } from './tcp-stream.js'
@@ -189,19 +189,7 @@ function startEvent(cfg: ClientConfig, blksize: number, mss: number, cookie: Buf
   if (!cfg.udp) json.tcp_mss_default = mss
   if (cfg.bitrate) json.target_bitrate = cfg.bitrate
   json.sock_bufsize = cfg.window ?? 0
-  json.test_start = {
-    protocol: cfg.udp ? 'UDP' : 'TCP',
-    num_streams: cfg.parallel,
-    blksize,
-    omit: 0,
-    duration: cfg.time,
-    bytes: 0,
-    blocks: 0,
-    reverse: cfg.reverse ? 1 : 0,
-    tos: 0,
-    target_bitrate: cfg.bitrate,
-    ...(cfg.latency ? { latency: 1 } : {}),
-  }
+  json.test_start = testStartJson({ udp: cfg.udp, parallel: cfg.parallel, blksize, time: cfg.time, reverse: cfg.reverse, rate: cfg.bitrate, latency: cfg.latency })
   return {
     type: 'start',
     role: 'client',

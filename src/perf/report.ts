@@ -129,3 +129,20 @@ export function endJson(s: PerfSummary, extremes: TcpExtremes[]): Record<string,
   if (s.latency) end.latency = latencyJson(s.latency)
   return end
 }
+
+/** iperf3's `start.test_start` object. */
+export function testStartJson(t: { udp: boolean; parallel: number; blksize: number; time: number; reverse: boolean; rate: number; latency: boolean }): Record<string, unknown> {
+  return {
+    protocol: t.udp ? 'UDP' : 'TCP',
+    num_streams: t.parallel,
+    blksize: t.blksize,
+    omit: 0,
+    duration: t.time,
+    bytes: 0,
+    blocks: 0,
+    reverse: t.reverse ? 1 : 0,
+    tos: 0,
+    target_bitrate: t.rate,
+    ...(t.latency ? { latency: 1 } : {}),
+  }
+}

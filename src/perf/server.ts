@@ -24,7 +24,7 @@ import {
   State,
   udpConnect,
 } from './protocol.js'
-import { systemInfo, timestampJson, VERSION } from './report.js'
+import { systemInfo, testStartJson, timestampJson, VERSION } from './report.js'
 import { TestRun } from './run.js'
 import { displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
 import { adoptTcp, TcpInStream, TcpOutStream, type AdoptedTcp } from './tcp-stream.js'
@@ -394,19 +394,7 @@ class ServerTest {
     }
     if (p.rate) json.target_bitrate = p.rate
     json.sock_bufsize = p.window ?? 0
-    json.test_start = {
-      protocol: p.udp ? 'UDP' : 'TCP',
-      num_streams: p.parallel,
-      blksize: p.blksize,
-      omit: 0,
-      duration: p.time,
-      bytes: 0,
-      blocks: 0,
-      reverse: p.reverse ? 1 : 0,
-      tos: 0,
-      target_bitrate: p.rate,
-      ...(p.latency ? { latency: 1 } : {}),
-    }
+    json.test_start = testStartJson(p)
     return {
       type: 'start',
       role: 'server',
