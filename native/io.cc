@@ -156,8 +156,10 @@ static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   int status;
   const int32_t* control;
   if (!args.Int(0, &fd) || !args.ByteRange(1, &data, &len, &status) || !args.OptionalBytes(4, &addr, &addrLen) ||
-      !args.Int(6, &index) || index < 0 || !ControlAt(args, 5, static_cast<size_t>(index), &control))
+      !args.Int(6, &index))
     return nullptr;
+  if (index < 0) return args.RangeError("index must be >= 0"), nullptr;
+  if (!ControlAt(args, 5, static_cast<size_t>(index), &control)) return nullptr;
   if (status != 0) return Number(env, status);
   iovec iov = {data, len};
   alignas(cmsghdr) unsigned char buf[kControlBytes];

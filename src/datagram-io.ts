@@ -14,6 +14,8 @@ export interface DatagramHost {
   emit(event: string | symbol, ...args: unknown[]): boolean
   /** Re-evaluates what the socket polls for. */
   updateReadiness(): void
+  /** Makes the poll handle now; throws when the socket cannot be watched. */
+  prepareToWait(): void
 }
 
 export class DatagramIo implements ReadinessSource {
@@ -27,6 +29,7 @@ export class DatagramIo implements ReadinessSource {
     this.#host = host
     this.sender = new DatagramSender(core, stats, {
       updateReadiness: () => host.updateReadiness(),
+      prepareToWait: () => host.prepareToWait(),
       // While closing, an error nobody listens for is not thrown at close().
       failed: (err) => void (!(core.closed && listeners.error === 0) && host.emit('error', err)),
     })

@@ -2,7 +2,8 @@
 // receive memory, then delivery to 'batch' listeners (zero-copy views),
 // 'message' listeners and async iterators (copies), plus recvInto.
 import os from 'node:os'
-import { abortError, callError, systemError } from './errors.js'
+import { constants } from './constants.js'
+import { abortError, callError, stale, systemError } from './errors.js'
 import { type Message, MessageIterator } from './message-iterator.js'
 import { addon, type Bytes } from './native.js'
 import { readAncillary, RecvBatch, RecvMemory, type Ancillary } from './recv-batch.js'
@@ -85,7 +86,7 @@ export class DatagramReceiver {
 
   /** Someone consumes datagrams: 'message' or 'batch' listeners, or an iterator with room. */
   get wantsReadable(): boolean {
-    if (this.#memoryFailed) return false
+    if (this.#memoryFailed || this.#core.readShutdown) return false
     if (this.#listeners.message > 0 || this.#listeners.batch > 0) return true
     for (const it of this.#iterators) if (!it.full) return true
     return false
@@ -120,14 +121,43 @@ export class DatagramReceiver {
       const n = addon.recvMany(fd, mem.data, mem.slot, mem.capacity, mem.meta, mem.addrs)
       if (n === EAGAIN) return
       if (n === addon.ERR_DETACHED) continue // transferred away between reads: made anew above
+      if (stale(n, true)) {
+        // An ICMP report for a datagram this socket sent, left pending in SO_ERROR
+        // (reading cleared it; with IP_RECVERR it is in the error queue too): not a
+        // receive failure. Told to an 'error' listener, if there is one; reading goes on.
+        if (this.#listeners.error > 0) this.#host.emit('error', systemError(n, 'recvmmsg'))
+        continue
+      }
       if (n < 0) {
         this.#receiveError(systemError(n, 'recvmmsg'))
         return
       }
-      this.#account(this.#batch!, n)
-      this.#deliver(this.#batch!, fd)
+      const received = this.#seqpacket ? this.#beforeEof(mem, n) : n
+      if (received > 0) {
+        this.#account(this.#batch!, received)
+        this.#deliver(this.#batch!, fd)
+      }
+      if (received < n) return this.#ended()
       if (n < mem.capacity) return
     }
+  }
+
+  get #seqpacket(): boolean {
+    return this.#core.info.type === constants.SOCK_SEQPACKET
+  }
+
+  /** SOCK_SEQPACKET: an empty message is the peer's end (man 2 recv); the messages before it. */
+  #beforeEof(mem: RecvMemory, n: number): number {
+    for (let m = 0; m < n; m++) if (mem.meta[m * L.stride + L.length] === 0) return m
+    return n
+  }
+
+  /** Nothing more will arrive: iterators end and reading stops. */
+  #ended(): void {
+    this.#core.readShutdown = true
+    for (const it of this.#iterators) it.end()
+    this.#iterators.clear()
+    this.#host.updateReadiness()
   }
 
   #account(batch: RecvBatch, received: number): void {
@@ -156,7 +186,11 @@ export class DatagramReceiver {
 
   /** Gives one copy to the 'message' listeners and the iterators with room. */
   #hand(message: Message): void {
-    if (this.#listeners.message > 0) this.#host.emit('message', message.data, message.rinfo)
+    if (this.#listeners.message > 0) {
+      this.#host.emit('message', message.data, message.rinfo)
+      // Each kind of consumer owns its copy: what a listener does to it, an iterator does not see.
+      if (this.#iterators.size > 0) message = { data: Buffer.from(message.data), rinfo: { ...message.rinfo } }
+    }
     // Reading pauses when every iterator is full, so one batch in flight can
     // land on top of highWaterMark; past that (other listeners keep reading)
     // a full iterator misses datagrams, counted, and its memory stays bounded.

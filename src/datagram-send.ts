@@ -4,10 +4,10 @@
 // are; only a send the kernel refuses waits, in order, for 'drain'.
 import os from 'node:os'
 import { constants } from './constants.js'
-import { bufferDetached, bufferOutOfBounds, callError, invalidArgType, type SystemError } from './errors.js'
+import { bufferDetached, bufferOutOfBounds, callError, invalidArgType, stale, type SystemError } from './errors.js'
 import { addon, type Bytes } from './native.js'
 import { CONTROL_FIELDS, encodeControl, isV4Mapped, type OutgoingMessage } from './send-control.js'
-import { SendQueue, stale } from './send-queue.js'
+import { SendQueue } from './send-queue.js'
 import type { SocketCore } from './socket-core.js'
 import { decodeSockaddr, SockaddrCache } from './sockaddr.js'
 import { type SocketStats, STAT } from './stats.js'
@@ -32,6 +32,8 @@ export type SendManyEntry = Bytes | OutgoingMessage
 export interface SenderHost {
   /** Re-evaluates what the socket polls for (a send queued). */
   updateReadiness(): void
+  /** Makes sure the socket can wait to be writable; throws when it cannot (see Readiness.prepare). */
+  prepareToWait(): void
   /** A queued send failed for good. */
   failed(err: Error): void
 }
@@ -57,6 +59,7 @@ export class DatagramSender {
   /** Send-control records: one for sendMessage, a batch's worth for sendMany. */
   #control = new Int32Array(C.stride)
   #controls = new Int32Array(0)
+  #controlsBusy = false
 
   constructor(core: SocketCore, stats: SocketStats, host: SenderHost) {
     this.#core = core
@@ -105,6 +108,22 @@ export class DatagramSender {
     this.#stats.raw[STAT.queued] = this.#queue.size
   }
 
+  /**
+   * Before the first datagram is queued: a socket this event loop cannot
+   * watch (adopted with owned: false from a Node socket) cannot wait for
+   * 'drain', so the kernel's EAGAIN is thrown and nothing is queued.
+   */
+  #mayQueue(syscall: string, sent?: number): void {
+    if (this.#queue.size > 0) return
+    try {
+      this.#host.prepareToWait()
+    } catch {
+      const err = callError(EAGAIN, syscall, { hint: "the socket buffer is full, and a socket adopted with owned: false cannot wait for 'drain'; retry later" }) as Error & { sent?: number }
+      if (sent !== undefined) err.sent = sent
+      throw err
+    }
+  }
+
   #wait(): false {
     this.#host.updateReadiness()
     return false
@@ -121,6 +140,7 @@ export class DatagramSender {
     }
     if (rc === EAGAIN) {
       this.#stats.raw[STAT.eagain]++
+      this.#mayQueue('sendto')
       return (this.#enqueue(viewOf(data, offset, length), addr), this.#wait())
     }
     throw this.#error(rc, 'sendto', addr)
@@ -211,6 +231,7 @@ export class DatagramSender {
       }
       if (rc !== EAGAIN) throw this.#error(rc, 'sendmsg', addr)
       this.#stats.raw[STAT.eagain]++
+      this.#mayQueue('sendmsg')
     }
     this.#enqueue(viewOf(bytes, 0, length), addr, this.#control, 0)
     return this.#wait()
@@ -221,17 +242,41 @@ export class DatagramSender {
     const pieces: Uint8Array[] = []
     for (let at = 0; at < length; at += segment) pieces.push(viewOf(bytes, at, Math.min(segment, length - at)))
     const controls = this.#controlsFor(pieces.length)
-    for (let i = 0; i < pieces.length; i++) controls.set(this.#control, i * C.stride)
-    return this.#sendList(pieces, addr, controls, pieces.map((p) => p.byteLength), null) === pieces.length
+    try {
+      for (let i = 0; i < pieces.length; i++) controls.set(this.#control, i * C.stride)
+      return this.#sendList(pieces, addr, controls, pieces.map((p) => p.byteLength), null) === pieces.length
+    } finally {
+      this.#release(controls)
+    }
   }
 
+  /**
+   * Records for `count` datagrams: the reused array, or, when a send made
+   * from a getter of an entry runs while it is in use, one of its own.
+   */
   #controlsFor(count: number): Int32Array {
+    if (this.#controlsBusy) return new Int32Array(count * C.stride)
+    this.#controlsBusy = true
     if (this.#controls.length < count * C.stride) this.#controls = new Int32Array(Math.max(count, 64) * C.stride)
     return this.#controls
   }
 
+  /** Ends a use of #controlsFor's array. */
+  #release(controls: Int32Array | null): void {
+    if (controls === this.#controls) this.#controlsBusy = false
+  }
+
   sendMany(list: readonly SendManyEntry[], port: unknown, address: unknown): number {
     if (!Array.isArray(list)) throw invalidArgType('list', 'an array', list)
+    const held: { controls: Int32Array | null } = { controls: null }
+    try {
+      return this.#sendMany(list, port, address, held)
+    } finally {
+      this.#release(held.controls)
+    }
+  }
+
+  #sendMany(list: readonly SendManyEntry[], port: unknown, address: unknown, held: { controls: Int32Array | null }): number {
     const shared = this.destination(port, address)
     const count = list.length
     const datas: Bytes[] = new Array(count)
@@ -257,7 +302,7 @@ export class DatagramSender {
         if (hasControl(entry)) {
           if (this.#core.family === 0) throw invalidArgType(`list[${i}]`, 'bytes on a socket that is not IP (control messages are IP ones)', entry)
           if (!controls) {
-            controls = this.#controlsFor(count)
+            controls = held.controls = this.#controlsFor(count)
             controls.fill(0, 0, count * C.stride)
           }
           encodeControl(entry, this.#core.family, this.#v4(Array.isArray(addrs) ? addrs[i] : addrs), controls, i, `list[${i}]`)
@@ -324,6 +369,7 @@ export class DatagramSender {
         throw err
       }
     }
+    if (sent < count) this.#mayQueue('sendmmsg', sent)
     for (let i = sent; i < count; i++) this.#enqueue(viewOf(datas[i], 0, lengths[i]), addrAt(i), controls ?? undefined, i)
     if (sent < count) this.#wait()
     return sent
@@ -367,6 +413,7 @@ export class DatagramSender {
       }
     }
     if (offset >= total) return true
+    this.#mayQueue('sendmmsg', Math.ceil(offset / segment))
     for (let at = offset; at < total; at += segment) this.#enqueue(viewOf(data, at, Math.min(segment, total - at)), addr)
     return this.#wait()
   }

@@ -45,6 +45,23 @@ export function errnoName(errno: number): string {
 
 const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]))
 
+/**
+ * Errors an ICMP report leaves pending in SO_ERROR (man 7 udp: with
+ * IP_RECVERR, also on unconnected sockets). The next send returns the
+ * pending error instead of sending (sock_error), though it belongs to an
+ * earlier datagram and is in the error queue already; a send to an explicit
+ * destination that meets one is tried once more (reading SO_ERROR cleared it,
+ * so a real error of its own comes back on the retry). EMSGSIZE is not
+ * among them: a real one adds an error-queue entry per attempt, and a stale
+ * one says the path MTU fell, which the next datagram needs to hear too.
+ */
+const STALE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPROTO'].map((n) => -(os.constants.errno as Record<string, number>)[n]))
+
+/** True when a failed send to an explicit destination should be tried once more (see STALE). */
+export function stale(rc: number, explicit: boolean): boolean {
+  return rc < 0 && explicit && STALE.has(rc)
+}
+
 /** The bytes passed as `name` were detached (transferred) before the system call could use them. */
 export function bufferDetached(name: string): TypeError & { code: string } {
   return withCode(new TypeError(`The "${name}" argument is a detached ArrayBuffer (it was transferred)`), 'ERR_BUFFER_DETACHED')

@@ -207,7 +207,7 @@ function encodeOption(spec: OptionSpec, value: unknown): number | Uint8Array {
     }
     case 'enum': {
       const values = spec.values ?? {}
-      if (typeof value === 'string' && value in values) return values[value]
+      if (typeof value === 'string' && Object.hasOwn(values, value)) return values[value]
       if (typeof value === 'number' && Object.values(values).includes(value)) return value
       throw invalidArgValue(argName, `must be one of ${Object.keys(values).map((v) => `'${v}'`).join(', ')}`, value)
     }

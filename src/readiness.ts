@@ -56,6 +56,12 @@ export interface ReadinessOptions {
   makePoller?: (callback: (status: number, events: number) => void) => NativePoller
   /** Tests pass a fake. */
   errors?: PollErrorReader
+  /**
+   * False for families without an error queue (AF_UNIX, netlink): there
+   * recvmsg ignores MSG_ERRQUEUE and would read ordinary datagrams, so an
+   * unread POLLERR only has its SO_ERROR cleared.
+   */
+  hasErrorQueue?: boolean
 }
 
 export class Readiness {
@@ -64,6 +70,7 @@ export class Readiness {
   #onError: (err: Error) => void
   #makePoller: NonNullable<ReadinessOptions['makePoller']>
   #errors: PollErrorReader
+  #hasErrorQueue: boolean
   #poller: NativePoller | null = null
   /** The mask the handle is started with; 0 when stopped. */
   #started = 0
@@ -78,6 +85,7 @@ export class Readiness {
     this.#onError = onError
     this.#makePoller = options.makePoller ?? ((callback) => new addon.Poller(callback))
     this.#errors = options.errors ?? kernel
+    this.#hasErrorQueue = options.hasErrorQueue ?? true
   }
 
   /** Adds a source; sources are dispatched in the order they were added. */
@@ -179,7 +187,7 @@ export class Readiness {
    * forever: drain the queue and clear the error, reporting it.
    */
   #clearPollError(fd: number): void {
-    if (!(this.interest() & ERRORS)) this.#errors.drainErrorQueue(fd)
+    if (this.#hasErrorQueue && !(this.interest() & ERRORS)) this.#errors.drainErrorQueue(fd)
     if (this.#sources.some((s) => s.readsSocketError?.())) return
     const soError = this.#errors.takeSocketError(fd)
     if (soError !== 0) this.#onError(systemError(-soError, 'poll'))

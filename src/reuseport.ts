@@ -250,20 +250,27 @@ export async function serveReusePort(options: ServeReusePortOptions): Promise<Re
   try {
     group.sockets.forEach((s, index) => {
       const fd = s.detach()
-      if (mode === 'thread') {
-        const worker = new Worker(file, { workerData: { [DATA_KEY]: info(fd, index), [TAKEN_KEY]: { taken, index } } })
-        worker.once('exit', () => {
-          if (Atomics.compareExchange(taken, index, 0, 2) === 0) addon.close(fd)
-        })
-        workers.push(worker)
-      } else {
-        const child = fork(file, [], {
-          stdio: ['inherit', 'inherit', 'inherit', fd, 'ipc'],
-          env: { ...process.env, [ENV_KEY]: JSON.stringify(info(3, index)) },
-        })
-        // The child has its own copy now.
-        check(addon.close(fd), 'close')
-        workers.push(child)
+      try {
+        if (mode === 'thread') {
+          const worker = new Worker(file, { workerData: { [DATA_KEY]: info(fd, index), [TAKEN_KEY]: { taken, index } } })
+          worker.once('exit', () => {
+            if (Atomics.compareExchange(taken, index, 0, 2) === 0) addon.close(fd)
+          })
+          workers.push(worker)
+        } else {
+          const child = fork(file, [], {
+            stdio: ['inherit', 'inherit', 'inherit', fd, 'ipc'],
+            env: { ...process.env, [ENV_KEY]: JSON.stringify(info(3, index)) },
+          })
+          // The child has its own copy now.
+          check(addon.close(fd), 'close')
+          workers.push(child)
+        }
+      } catch (err) {
+        // No worker took it (workerData that cannot be cloned, a fork that failed): close it
+        // here, or it would stay in the SO_REUSEPORT group with nobody serving it.
+        addon.close(fd)
+        throw err
       }
     })
   } catch (err) {

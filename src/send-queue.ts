@@ -3,7 +3,8 @@
 // socket is writable; later sends queue behind it so order is kept. The
 // queue is three parallel arrays from `head` on, handed to sendmmsg as is.
 import os from 'node:os'
-import { bufferDetached } from './errors.js'
+import { bufferDetached, bufferOutOfBounds, stale } from './errors.js'
+import { unusableBytes } from './validate.js'
 import { addon } from './native.js'
 import { isReceiveMemory } from './recv-batch.js'
 
@@ -23,20 +24,6 @@ export interface SendQueueHost {
   error(rc: number, addr: Uint8Array | undefined): Error
 }
 
-/**
- * Errors an ICMP report leaves pending in SO_ERROR (man 7 udp: with
- * IP_RECVERR, also on unconnected sockets). The next send returns the
- * pending error instead of sending (sock_error), though it belongs to an
- * earlier datagram and is in the error queue already; a send to an explicit
- * destination that meets one is tried once more (reading SO_ERROR cleared it,
- * so a real error of its own comes back on the retry).
- */
-const STALE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPROTO', 'EMSGSIZE'].map((n) => -(os.constants.errno as Record<string, number>)[n]))
-
-/** True when a failed send to an explicit destination should be tried once more (see STALE). */
-export function stale(rc: number, explicit: boolean): boolean {
-  return rc < 0 && explicit && STALE.has(rc)
-}
 
 export class SendQueue {
   #views: Uint8Array[] = []
@@ -95,9 +82,10 @@ export class SendQueue {
     while (this.size > 0 && isOpen()) {
       const i = this.#head
       if (!this.#intact(i)) {
-        // Detached (transferred) while queued: nothing left to send.
+        // Detached (transferred) or shrunk while queued: nothing left to send.
+        const why = unusableBytes(this.#views[i])
         this.#advance(1)
-        this.#host.failed(bufferDetached('data'))
+        this.#host.failed(why === 'out-of-bounds' ? bufferOutOfBounds('data') : bufferDetached('data'))
         continue
       }
       let count = 1

@@ -11,7 +11,8 @@ const AF_UNIX = 1
 const AF_INET = 2
 const AF_INET6 = 10
 const AF_PACKET = 17
-const MAX_CACHED_ADDRESSES = 1024
+/** Destinations (address and port) one socket keeps encoded; past it, the cache starts over. */
+const MAX_CACHED = 4096
 /** Offset of sun_path in struct sockaddr_un. */
 const SUN_PATH = 2
 
@@ -19,6 +20,7 @@ const SUN_PATH = 2
 export class SockaddrCache {
   #domain: number
   #byAddress = new Map<string, Map<number, Uint8Array>>()
+  #size = 0
   #lastAddress = ''
   #lastPort = -1
   #last: Uint8Array | null = null
@@ -33,9 +35,14 @@ export class SockaddrCache {
     let encoded = ports?.get(port)
     if (!encoded) {
       encoded = encodeSockaddr(this.#domain, address, port)
-      if (this.#byAddress.size >= MAX_CACHED_ADDRESSES) this.#byAddress.clear()
+      if (this.#size >= MAX_CACHED) {
+        this.#byAddress.clear()
+        this.#size = 0
+        ports = undefined
+      }
       if (!ports) this.#byAddress.set(address, (ports = new Map()))
       ports.set(port, encoded)
+      this.#size++
     }
     this.#lastAddress = address
     this.#lastPort = port

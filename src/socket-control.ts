@@ -81,6 +81,9 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
     const value = { read: constants.SHUT_RD, write: constants.SHUT_WR, both: constants.SHUT_RDWR }[how]
     if (value === undefined) throw invalidArgValue('how', "must be 'read', 'write' or 'both'", how)
     check(addon.shutdown(this.core.open('shutdown'), value), 'shutdown')
+    // Reading is over: the socket reports readable (EOF) from now on, with nothing to read.
+    if (how !== 'write') this.core.readShutdown = true
+    this.interestChanged()
   }
 
   /**
@@ -258,7 +261,8 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
   readErrorQueue(buf?: Bytes, offset = 0, length?: number): ErrorQueueMessage | null {
     let len = 0
     if (buf !== undefined) {
-      const size = validateBytes(buf, 'buf').byteLength
+      buf = validateBytes(buf, 'buf') // a SharedArrayBuffer goes to the addon as a view
+      const size = buf.byteLength
       validateInteger(offset, 'offset', 0, size)
       len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
     }
@@ -267,6 +271,7 @@ export class SocketControl extends EventEmitter<SocketEventMap> {
       const entry = buf === undefined ? readErrorQueueFd(fd) : readErrorQueueFd(fd, buf, offset, len)
       if (entry?.origin !== 'timestamping' || entry.txTimestampNs === undefined) return entry
       this.emit('txtimestamp', { id: entry.data, timeNs: entry.txTimestampNs })
+      if (this.core.closed) return null // a handler closed the socket: nothing more to read
     }
   }
 

@@ -13,10 +13,29 @@ export class SocketCore {
   readonly owned: boolean
   /** 4 or 6 for IP sockets, 0 for others. */
   readonly family: 4 | 6 | 0
-  /** An IPv6 socket connected to an IPv4-mapped peer: its control messages take IPv4 levels. */
-  peerV4Mapped = false
   /** setTimestamping({ tx: true }) is on: the error queue carries transmit timestamps. */
   txTimestamps = false
+  /** Reading ended (shutdown('read'), or a SOCK_SEQPACKET peer closed): nothing more will arrive. */
+  readShutdown = false
+  #peerV4Mapped: boolean | undefined = undefined
+
+  /**
+   * An IPv6 socket connected to an IPv4-mapped peer (its control messages
+   * take IPv4 levels): read from getpeername once, and again after connect().
+   */
+  get peerV4Mapped(): boolean {
+    if (this.#peerV4Mapped === undefined) {
+      const out = new Uint8Array(32)
+      const len = this.family === 6 && this.#fd >= 0 ? addon.getpeername(this.#fd, out) : -1
+      this.#peerV4Mapped = len >= 24 && out.subarray(8, 18).every((b) => b === 0) && out[18] === 0xff && out[19] === 0xff
+    }
+    return this.#peerV4Mapped
+  }
+
+  /** The peer changed (connect, disconnect): read it again when asked. */
+  peerChanged(): void {
+    this.#peerV4Mapped = undefined
+  }
   /** SOCK_STREAM: no datagram path, no error-queue polling. */
   readonly stream: boolean
 

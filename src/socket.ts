@@ -56,7 +56,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     const core = new SocketCore(fd, info, owned)
     super(core)
     this.#memory = memory
-    this.#readiness = new Readiness(core, (err) => this.#listeners.error > 0 && this.emit('error', err))
+    this.#readiness = new Readiness(core, (err) => this.#listeners.error > 0 && this.emit('error', err), { hasErrorQueue: core.family !== 0 || info.kind === 'packet' })
     const drain = (): void => {
       while (!this.closed && this.readErrorQueue() !== null);
     }
@@ -67,8 +67,25 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     else if (owned) sockopt.setRawOption(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1, 'SO_RXQ_OVFL')
     // Listener counts change synchronously (the data path reads them); what to
     // poll for is settled on the next tick, after the caller's setup.
-    this.on('newListener', (event) => this.#count(event, 1)).on('removeListener', (event) => this.#count(event, 0))
+    this.#watchListeners()
     core.closeWhenCollected(this)
+  }
+
+  #adding = (event: string | symbol): void => this.#count(event, 1)
+  #removed = (event: string | symbol): void => this.#count(event, 0)
+
+  #watchListeners(): void {
+    if (!this.listeners('newListener').includes(this.#adding)) this.on('newListener', this.#adding)
+    if (!this.listeners('removeListener').includes(this.#removed)) this.on('removeListener', this.#removed)
+  }
+
+  /** Also removes netsock's own listener hooks (EventEmitter's way): they are put back, and the counts read again. */
+  override removeAllListeners(event?: keyof SocketEventMap): this {
+    super.removeAllListeners(event)
+    this.#watchListeners()
+    for (const name of Object.keys(this.#listeners) as (keyof Listeners)[]) this.#listeners[name] = this.listenerCount(name)
+    process.nextTick(() => this.#update())
+    return this
   }
 
   #count(event: string | symbol, adding: 0 | 1): void {
@@ -101,7 +118,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     this.core.open(operation)
     if (this.#io) return this.#io
     if (this.core.stream) throw wrongSocketType(operation, this.type)
-    const host = { emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update() }
+    const host = { emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update(), prepareToWait: () => this.#readiness.prepare() }
     this.#io = new DatagramIo(this.core, host, this.#listeners, this.#stats, this.#memory)
     this.#readiness.add(this.#io)
     return this.#io
@@ -165,7 +182,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     const fd = this.core.open('connect')
     if (!this.#waiters) {
       check(addon.connect(fd, this.domain, host, port), 'connect', { address: host, port })
-      this.core.peerV4Mapped = this.core.family === 6 && /^(::ffff:)?\d+\.\d+\.\d+\.\d+$/i.test(host)
+      this.core.peerChanged()
       return Promise.resolve()
     }
     if (this.#waiters.connecting) return Promise.reject(Object.assign(new Error('A connect is already in progress'), { code: 'ERR_SOCKET_CONNECTING' }))
@@ -189,7 +206,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    */
   disconnect(): this {
     check(addon.connect(this.core.open('disconnect'), constants.AF_UNSPEC), 'connect')
-    this.core.peerV4Mapped = false
+    this.core.peerChanged()
     return this
   }
 
@@ -267,9 +284,9 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    */
   sendSegments(data: Bytes, segmentSize: number, port?: number, address?: string): boolean {
     const io = this.#sender('sendSegments')
-    validateBytes(data, 'data')
+    const bytes = validateBytes(data, 'data')
     validateInteger(segmentSize, 'segmentSize', 1, addon.limits.maxUdpPayload)
-    return io.sendSegments(data, segmentSize, io.destination(port, address))
+    return io.sendSegments(bytes, segmentSize, io.destination(port, address))
   }
 
   /**
@@ -306,11 +323,12 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    * @example const r = s.recvInto(buf)   // { bytes, size, truncated, rinfo } | null
    */
   recvInto(buf: Bytes, offset = 0, length?: number): RecvIntoResult | null {
-    const size = validateBytes(buf, 'buf').byteLength
-    validateInteger(offset, 'offset', 0, size)
-    const len = length === undefined ? size - offset : validateInteger(length, 'length', 0, size - offset)
-    return this.#data('recvInto').receiver.recvInto(buf, offset, len)
+    const bytes = validateBytes(buf, 'buf') // a SharedArrayBuffer goes to the addon as a view
+    validateInteger(offset, 'offset', 0, bytes.byteLength)
+    const len = length === undefined ? bytes.byteLength - offset : validateInteger(length, 'length', 0, bytes.byteLength - offset)
+    return this.#data('recvInto').receiver.recvInto(bytes, offset, len)
   }
+
 
   /**
    * Iterates received datagrams as `{ data, rinfo }` copies. Memory is
@@ -384,7 +402,11 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
       this.once('close', callback)
     }
     if (this.closed) {
-      if (callback) process.nextTick(() => this.emit('close'))
+      // Already closed: 'close' was emitted once; only this callback runs.
+      if (callback) {
+        this.off('close', callback)
+        process.nextTick(callback)
+      }
       return
     }
     const fd = this.#teardown('close() was called')
@@ -418,6 +440,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    * @example { await using s = createSocket({ type: 'udp4' }) }
    */
   [Symbol.asyncDispose](): Promise<void> {
+    if (this.closed) return Promise.resolve()
     return new Promise((resolve) => this.close(() => resolve()))
   }
 

@@ -57,8 +57,15 @@ export class StreamWaiters<S> implements ReadinessSource {
       while (this.#accepts.length > 0 && !this.#core.closed) {
         const client = this.tryAccept()
         if (client === null) break
-        if (client instanceof Error) this.#accepts[0].reject(client)
-        else this.#accepts[0].resolve(client)
+        if (!(client instanceof Error)) {
+          this.#accepts[0].resolve(client)
+          continue
+        }
+        // A connection reset before it was accepted is gone: take the next one (as libuv does).
+        if ((client as Error & { code?: string }).code === 'ECONNABORTED') continue
+        // Anything else (EMFILE, ENFILE, ENOBUFS) fails one accept, not every waiting one.
+        this.#accepts[0].reject(client)
+        break
       }
     }
   }

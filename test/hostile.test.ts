@@ -367,3 +367,164 @@ describe('hints for privilege errors', () => {
   })
 })
 
+
+// Found by a review of the restructured core (each failed before its fix).
+describe('review findings', () => {
+  test("close() inside a 'txtimestamp' handler ends netsock's own draining quietly", async () => {
+    const r = runChild(`
+      process.on('uncaughtException', (e) => { console.log(JSON.stringify({ uncaught: e.code })); process.exit(1) })
+      const rx = n.createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
+      const s = n.createSocket({ type: 'udp4' }).setTimestamping({ tx: true })
+      s.on('txtimestamp', () => { s.close(); rx.close() })
+      s.on('close', () => setTimeout(() => console.log(JSON.stringify({ closed: s.closed })), 50))
+      s.send(Buffer.from('a'), rx.address().port, '127.0.0.1')`)
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({ closed: true })
+  })
+
+  testWithCaps(['CAP_NET_ADMIN'], 'a send that meets EAGAIN on a socket adopted with owned: false throws EAGAIN and queues nothing', async () => {
+    const result = await onShapedLoopback(`
+      const dgram = require('dgram')
+      const rx = netsock.createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
+      const d = dgram.createSocket('udp4')
+      await new Promise((r) => d.bind(0, '127.0.0.1', r))
+      d.setSendBufferSize(1)
+      const s = netsock.createSocket({ fd: netsock.fdOf(d), owned: false })
+      const codes = []
+      for (let i = 0; i < 3000 && codes.length < 3; i++) {
+        try { s.send(Buffer.alloc(1000), rx.address().port, '127.0.0.1') } catch (e) { codes.push(e.code + ' ' + e.syscall) }
+      }
+      print({ codes, queued: s.stats.queued })`)
+    expect(result.thrown ?? result.timedOut).toBeUndefined()
+    expect(result.codes).toEqual(['EAGAIN sendto', 'EAGAIN sendto', 'EAGAIN sendto'])
+    expect(result.queued).toBe(0)
+  })
+
+  test("after shutdown('read') a socket with a 'message' listener stops reading instead of spinning", async () => {
+    const peer = track(createSocket({ type: 'udp4' }).bind(0, '127.0.0.1'))
+    const s = track(createSocket({ type: 'udp4' }).bind(0, '127.0.0.1'))
+    await s.connect(portOf(peer), '127.0.0.1')
+    s.on('message', () => {})
+    await new Promise((r) => setTimeout(r, 10))
+    s.shutdown('read')
+    const before = process.cpuUsage()
+    await new Promise((r) => setTimeout(r, 500))
+    const used = process.cpuUsage(before)
+    // Spinning on EOF costs most of the half second; an idle wait costs next to nothing.
+    expect((used.user + used.system) / 1000).toBeLessThan(150)
+  })
+
+  test('an adopted SOCK_SEQPACKET socket delivers each message once and stops at the peer\'s end', () => {
+    const child = `
+      const n = require(${distLiteral})
+      const s = n.createSocket({ fd: Number(process.env.PAIR_FD) })
+      let count = 0, empty = 0
+      s.on('message', (m) => { count++; if (m.length === 0) empty++ })
+      ;(async () => { for await (const _ of s) {} console.log(JSON.stringify({ count, empty, ended: true })); s.close() })()
+      console.log('ready')`
+    const py = `
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+p = subprocess.Popen([sys.argv[1], '-e', sys.argv[2]], pass_fds=[b.fileno()], stdout=subprocess.PIPE, text=True, env={'PAIR_FD': str(b.fileno())})
+b.close()
+assert p.stdout.readline().strip() == 'ready'
+for i in range(100): a.send(i.to_bytes(4, 'little'))
+a.close()
+print(p.stdout.readline().strip()); p.wait(timeout=60)
+`
+    const r = spawnSync('python3', ['-c', py, process.execPath, child], { encoding: 'utf8', timeout: 90_000 })
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({ count: 100, empty: 0, ended: true })
+  })
+
+  test("an ICMP error left pending for a sent datagram does not crash a socket that only has a 'message' listener", async () => {
+    const closed = createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
+    const deadPort = portOf(closed)
+    closed.close()
+    const s = track(bound('udp4')).setOption('IP_RECVERR', true)
+    const got = collect(s)
+    s.send(Buffer.from('x'), deadPort, '127.0.0.1') // port unreachable comes back
+    await new Promise((r) => setTimeout(r, 50))
+    const tx = track(sender('udp4'))
+    tx.send(Buffer.from('still reading'), portOf(s), '127.0.0.1')
+    await until(() => got.length === 1, 'the next datagram')
+    expect(got[0].data.toString()).toBe('still reading')
+  })
+
+  test('removeAllListeners() does not switch receiving off for listeners added afterwards', async () => {
+    const rx = track(bound('udp4'))
+    rx.on('message', () => {})
+    rx.removeAllListeners()
+    const got = collect(rx)
+    track(sender('udp4')).send(Buffer.from('hi'), portOf(rx), '127.0.0.1')
+    await until(() => got.length === 1, 'the datagram')
+  })
+
+  test('a udp6 socket connected to an IPv4-mapped peer written in hex sends control with the IPv4 options', async () => {
+    const rx = bound('udp4').setAncillary({ ttl: true })
+    const got = collect(rx)
+    const s = track(createSocket({ type: 'udp6' }))
+    await s.connect(portOf(rx), '::ffff:7f00:1')
+    s.sendMessage({ data: Buffer.from('hex'), ttl: 5 })
+    await until(() => got.length === 1, 'the datagram')
+    expect(got[0].rinfo.ttl).toBe(5)
+  })
+
+  test('a send made from a getter of a sendMany entry does not change the control of the entries before it', async () => {
+    const rx = bound('udp4').setAncillary({ ttl: true })
+    const got = collect(rx)
+    const s = track(sender('udp4'))
+    const port = portOf(rx)
+    s.sendMany([{ data: Buffer.from('A'), ttl: 10 }, { data: Buffer.from('B'), get ttl() { s.sendMany([{ data: Buffer.from('X'), ttl: 99 }], port, '127.0.0.1'); return 20 } }], port, '127.0.0.1')
+    await until(() => got.length === 3, 'three datagrams')
+    expect(got.map((m) => `${m.data} ${m.rinfo.ttl}`).sort()).toEqual(['A 10', 'B 20', 'X 99'])
+  })
+
+  test('serveReusePort that cannot start a worker leaves no descriptor in the group', async () => {
+    const { serveReusePort } = await import('../src/index.js')
+    const before = fs.readdirSync('/proc/self/fd').length
+    const err = await serveReusePort({ type: 'udp4', count: 2, address: '127.0.0.1', worker: __filename, workerData: { fn() {} } }).catch((e) => e)
+    expect(err.name).toBe('DataCloneError')
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before)
+  })
+
+  test('SharedArrayBuffers work wherever bytes are taken (recvInto, sendSegments, readErrorQueue)', async () => {
+    const rx = track(bound('udp4'))
+    const tx = track(sender('udp4'))
+    const shared = new SharedArrayBuffer(64)
+    new Uint8Array(shared).fill(7)
+    expect(tx.sendSegments(shared, 16, portOf(rx), '127.0.0.1')).toBe(true)
+    await new Promise((r) => setTimeout(r, 20))
+    const into = new SharedArrayBuffer(64)
+    const r = rx.recvInto(into)
+    expect(r?.bytes).toBe(16)
+    expect(tx.readErrorQueue(new SharedArrayBuffer(64))).toBeNull()
+  })
+
+  test("an enum option value that names an Object.prototype member ('toString') is ERR_INVALID_ARG_VALUE", () => {
+    const s = track(createSocket({ type: 'udp4' }))
+    for (const value of ['toString', '__proto__', 'constructor']) expect(thrown(() => s.setOption('IP_MTU_DISCOVER', value)).code).toBe('ERR_INVALID_ARG_VALUE')
+  })
+
+  test("close(callback) on a closed socket runs the callback and emits no second 'close'", async () => {
+    const s = createSocket({ type: 'udp4' })
+    let closes = 0
+    s.on('close', () => closes++)
+    s.close()
+    await new Promise<void>((resolve) => s.close(resolve))
+    await s[Symbol.asyncDispose]()
+    await new Promise((r) => setTimeout(r, 20))
+    expect(closes).toBe(1)
+  })
+
+  test('the destination cache stays bounded when a socket sends to many ports', () => {
+    const r = runChild(`
+      const s = n.createSocket({ type: 'udp4' })
+      const data = Buffer.alloc(1)
+      gc(); const before = process.memoryUsage().heapUsed
+      for (let a = 1; a <= 4; a++) for (let p = 1; p < 65536; p++) s.send(data, p, '127.0.0.' + a)
+      gc(); console.log(JSON.stringify({ growthMB: (process.memoryUsage().heapUsed - before) / 1e6 }))`, ['--expose-gc'])
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout).growthMB).toBeLessThan(20)
+  }, 120_000)
+})
