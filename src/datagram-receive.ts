@@ -121,10 +121,12 @@ export class DatagramReceiver {
       const n = addon.recvMany(fd, mem.data, mem.slot, mem.capacity, mem.meta, mem.addrs)
       if (n === EAGAIN) return
       if (n === addon.ERR_DETACHED) continue // transferred away between reads: made anew above
-      if (stale(n, true)) {
-        // An ICMP report for a datagram this socket sent, left pending in SO_ERROR
-        // (reading cleared it; with IP_RECVERR it is in the error queue too): not a
-        // receive failure. Told to an 'error' listener, if there is one; reading goes on.
+      if (stale(n, !this.#core.connected)) {
+        // On an unconnected socket: an ICMP report for a datagram it sent to some
+        // destination, left pending in SO_ERROR (IP_RECVERR; reading cleared it, and it
+        // is in the error queue too), not a receive failure. Told to an 'error'
+        // listener, if there is one; reading goes on. (A connected socket's peer
+        // refusing is a receive error, as dgram reports it.)
         if (this.#listeners.error > 0) this.#host.emit('error', systemError(n, 'recvmmsg'))
         continue
       }

@@ -17,24 +17,32 @@ export class SocketCore {
   txTimestamps = false
   /** Reading ended (shutdown('read'), or a SOCK_SEQPACKET peer closed): nothing more will arrive. */
   readShutdown = false
-  #peerV4Mapped: boolean | undefined = undefined
+  #peer: { connected: boolean; v4Mapped: boolean } | undefined = undefined
 
-  /**
-   * An IPv6 socket connected to an IPv4-mapped peer (its control messages
-   * take IPv4 levels): read from getpeername once, and again after connect().
-   */
-  get peerV4Mapped(): boolean {
-    if (this.#peerV4Mapped === undefined) {
+  /** The peer as getpeername reports it, read once and again after connect() or disconnect(). */
+  #peerInfo(): { connected: boolean; v4Mapped: boolean } {
+    if (this.#peer === undefined) {
       const out = new Uint8Array(32)
-      const len = this.family === 6 && this.#fd >= 0 ? addon.getpeername(this.#fd, out) : -1
-      this.#peerV4Mapped = len >= 24 && out.subarray(8, 18).every((b) => b === 0) && out[18] === 0xff && out[19] === 0xff
+      const len = this.#fd >= 0 ? addon.getpeername(this.#fd, out) : -1
+      const v4Mapped = this.family === 6 && len >= 24 && out.subarray(8, 18).every((b) => b === 0) && out[18] === 0xff && out[19] === 0xff
+      this.#peer = { connected: len >= 0, v4Mapped }
     }
-    return this.#peerV4Mapped
+    return this.#peer
+  }
+
+  /** Connected to a peer (connect(), or adopted connected). */
+  get connected(): boolean {
+    return this.#peerInfo().connected
+  }
+
+  /** An IPv6 socket connected to an IPv4-mapped peer: its control messages take IPv4 levels. */
+  get peerV4Mapped(): boolean {
+    return this.#peerInfo().v4Mapped
   }
 
   /** The peer changed (connect, disconnect): read it again when asked. */
   peerChanged(): void {
-    this.#peerV4Mapped = undefined
+    this.#peer = undefined
   }
   /** SOCK_STREAM: no datagram path, no error-queue polling. */
   readonly stream: boolean
