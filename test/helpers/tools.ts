@@ -1,0 +1,45 @@
+// External tools some tests need (qemu-user, the arm64 cross compiler, readelf).
+// Like testWithCaps: a test whose tools are missing skips with a reason, or
+// fails when they are required: in CI (CI=true) and with NETSOCK_REQUIRE_PRIV=1,
+// where .ci/run installs them.
+import fs from 'node:fs'
+import path from 'node:path'
+import { it, test } from 'vitest'
+
+export const requireTools = process.env.CI === 'true' || process.env.CI === '1' || process.env.NETSOCK_REQUIRE_PRIV === '1'
+
+/** The path of `cmd` on PATH, or null. An absolute path is checked as is (a file or a directory). */
+export function findTool(cmd: string): string | null {
+  if (path.isAbsolute(cmd)) return fs.existsSync(cmd) ? cmd : null
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const file = path.join(dir, cmd)
+    try {
+      fs.accessSync(file, fs.constants.X_OK)
+      return file
+    } catch {}
+  }
+  return null
+}
+
+/** The tools in `tools` that are not there. */
+export function missingTools(tools: string[]): string[] {
+  return tools.filter((t) => findTool(t) === null)
+}
+
+/**
+ * `test` when every tool is on PATH (or exists, for an absolute path);
+ * otherwise a skipped test whose name says which are missing, or (CI,
+ * NETSOCK_REQUIRE_PRIV=1) a failing one.
+ */
+export function testWithTools(tools: string[], name: string, fn: () => unknown | Promise<unknown>, timeout?: number): void {
+  const missing = missingTools(tools)
+  if (missing.length === 0) {
+    test(name, fn, timeout)
+  } else if (requireTools) {
+    test(name, () => {
+      throw new Error(`missing ${missing.join(', ')} (required in CI; .ci/run installs them from Debian)`)
+    })
+  } else {
+    it.skip(`${name} (skipped: needs ${missing.join(', ')})`, fn)
+  }
+}
