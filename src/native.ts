@@ -206,8 +206,8 @@ function noBuildError(root: string, reason: string, cause?: unknown): Error {
     `  package: ${root}`,
     '  Build it from source here (needs python3, make and a C++ compiler, e.g.',
     '  `apt-get install python3 make g++` or `apk add build-base python3`):',
-    '    npm approve-scripts netsock   # when npm asks to approve install scripts',
-    '    npm rebuild netsock           # runs netsock\'s install script: compiles the addon',
+    '    npm install-scripts approve netsock   # when npm asks to approve install scripts',
+    '    npm rebuild netsock                   # runs netsock\'s install script: compiles the addon',
   ].join('\n')
   return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'ERR_NETSOCK_NO_BUILD' })
 }
