@@ -19,6 +19,81 @@ function packageRoot(): string {
   }
 }
 
+/** node-gyp-build: `resolve` finds the addon file for this process or throws. */
+interface NodeGypBuild {
+  (dir: string): unknown
+  resolve(dir: string): string
+}
+
+/** The running glibc's version, or undefined (musl, or no report). node-gyp-build takes musl for Alpine only. */
+function glibcVersion(): string | undefined {
+  try {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+    return report?.header?.glibcVersionRuntime
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What node-gyp-build matches prebuilds against, with the same overrides it
+ * honours (npm_config_platform, npm_config_arch, LIBC), and what the process
+ * really runs on, for the message of {@link noBuildError}.
+ */
+function detected(): string {
+  const env = process.env
+  const platform = env.npm_config_platform || process.platform
+  const arch = env.npm_config_arch || process.arch
+  const libc = env.LIBC || (platform === 'linux' && fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc')
+  const glibc = glibcVersion()
+  const real = glibc ? `glibc ${glibc}` : 'not glibc'
+  const notes = [
+    env.npm_config_platform ? `npm_config_platform=${env.npm_config_platform}` : '',
+    env.npm_config_arch ? `npm_config_arch=${env.npm_config_arch}` : '',
+    env.LIBC ? `LIBC=${env.LIBC}` : '',
+  ].filter(Boolean)
+  return (
+    `platform=${platform} arch=${arch} libc=${libc} (runtime: ${real}) ` +
+    `node=${process.versions.node} abi=${process.versions.modules} napi=${process.versions.napi}` +
+    (notes.length ? ` [set by ${notes.join(', ')}]` : '')
+  )
+}
+
+/** The prebuilds in `root`/prebuilds as "linux-x64 (glibc)", or "none". */
+function shipped(root: string): string {
+  const dir = path.join(root, 'prebuilds')
+  const list: string[] = []
+  for (const target of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+    const sub = path.join(dir, target)
+    if (!fs.statSync(sub).isDirectory()) continue
+    for (const file of fs.readdirSync(sub).filter((f) => f.endsWith('.node'))) {
+      const libc = file.split('.').find((tag) => tag === 'glibc' || tag === 'musl')
+      list.push(libc ? `${target} (${libc})` : target)
+    }
+  }
+  return list.length ? list.join(', ') : 'none'
+}
+
+/**
+ * netsock's own error when no addon fits this system: what it ships, what it
+ * detected and how to build it, instead of node-gyp-build's one-liner (whose
+ * facts it repeats). `reason` says which of the two cases it is; `cause` is
+ * the loader's error when a prebuild was found but failed to load.
+ */
+function noBuildError(root: string, reason: string, cause?: unknown): Error {
+  const message = [
+    `netsock: ${reason}`,
+    `  ships prebuilds for: ${shipped(root)}`,
+    `  detected: ${detected()}`,
+    `  package: ${root}`,
+    '  Build it from source here (needs python3, make and a C++ compiler, e.g.',
+    '  `apt-get install python3 make g++` or `apk add build-base python3`):',
+    '    npm install-scripts approve netsock   # when npm asks to approve install scripts',
+    '    npm rebuild netsock                   # runs netsock\'s install script: compiles the addon',
+  ].join('\n')
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'ERR_NETSOCK_NO_BUILD' })
+}
+
 /** Bytes netsock reads or writes: any TypedArray, DataView, Buffer, or an ArrayBuffer. */
 export type Bytes = ArrayBufferView | ArrayBuffer
 
@@ -135,81 +210,6 @@ export interface Addon {
   UV_WRITABLE: number
   /** POLLPRI; a poll started with only this still reports POLLERR (the error queue). */
   UV_PRIORITIZED: number
-}
-
-/** node-gyp-build: `resolve` finds the addon file for this process or throws. */
-interface NodeGypBuild {
-  (dir: string): unknown
-  resolve(dir: string): string
-}
-
-/** The running glibc's version, or undefined (musl, or no report). node-gyp-build takes musl for Alpine only. */
-function glibcVersion(): string | undefined {
-  try {
-    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
-    return report?.header?.glibcVersionRuntime
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * What node-gyp-build matches prebuilds against, with the same overrides it
- * honours (npm_config_platform, npm_config_arch, LIBC), and what the process
- * really runs on, for the message of {@link noBuildError}.
- */
-function detected(): string {
-  const env = process.env
-  const platform = env.npm_config_platform || process.platform
-  const arch = env.npm_config_arch || process.arch
-  const libc = env.LIBC || (platform === 'linux' && fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc')
-  const glibc = glibcVersion()
-  const real = glibc ? `glibc ${glibc}` : 'not glibc'
-  const notes = [
-    env.npm_config_platform ? `npm_config_platform=${env.npm_config_platform}` : '',
-    env.npm_config_arch ? `npm_config_arch=${env.npm_config_arch}` : '',
-    env.LIBC ? `LIBC=${env.LIBC}` : '',
-  ].filter(Boolean)
-  return (
-    `platform=${platform} arch=${arch} libc=${libc} (runtime: ${real}) ` +
-    `node=${process.versions.node} abi=${process.versions.modules} napi=${process.versions.napi}` +
-    (notes.length ? ` [set by ${notes.join(', ')}]` : '')
-  )
-}
-
-/** The prebuilds in `root`/prebuilds as "linux-x64 (glibc)", or "none". */
-function shipped(root: string): string {
-  const dir = path.join(root, 'prebuilds')
-  const list: string[] = []
-  for (const target of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
-    const sub = path.join(dir, target)
-    if (!fs.statSync(sub).isDirectory()) continue
-    for (const file of fs.readdirSync(sub).filter((f) => f.endsWith('.node'))) {
-      const libc = file.split('.').find((tag) => tag === 'glibc' || tag === 'musl')
-      list.push(libc ? `${target} (${libc})` : target)
-    }
-  }
-  return list.length ? list.join(', ') : 'none'
-}
-
-/**
- * netsock's own error when no addon fits this system: what it ships, what it
- * detected and how to build it, instead of node-gyp-build's one-liner (whose
- * facts it repeats). `reason` says which of the two cases it is; `cause` is
- * the loader's error when a prebuild was found but failed to load.
- */
-function noBuildError(root: string, reason: string, cause?: unknown): Error {
-  const message = [
-    `netsock: ${reason}`,
-    `  ships prebuilds for: ${shipped(root)}`,
-    `  detected: ${detected()}`,
-    `  package: ${root}`,
-    '  Build it from source here (needs python3, make and a C++ compiler, e.g.',
-    '  `apt-get install python3 make g++` or `apk add build-base python3`):',
-    '    npm install-scripts approve netsock   # when npm asks to approve install scripts',
-    '    npm rebuild netsock                   # runs netsock\'s install script: compiles the addon',
-  ].join('\n')
-  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'ERR_NETSOCK_NO_BUILD' })
 }
 
 function load(): Addon {

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { NODE_26, NODE_ARM64, nodeFromNpm } from './helpers/node-binary.js'
 import { hasCapability, requirePriv } from './helpers/privilege.js'
-import { findTool, missingTools, testWithTools } from './helpers/tools.js'
+import { findTool, missingToolchain, testWithToolchain } from './helpers/toolchain.js'
 
 const root = path.resolve(__dirname, '..')
 const TIMEOUT = 600_000
@@ -38,7 +38,7 @@ const { nodedir } = requireFromRoot('./scripts/nodedir.cjs') as { nodedir: () =>
 // cross toolchain's arm64 sysroot (ld.so, libc, libstdc++ for Node) run it.
 const CROSS = ['aarch64-linux-gnu-g++']
 const QEMU = ['qemu-aarch64-static', '/usr/aarch64-linux-gnu/lib']
-const ARCHS = missingTools(CROSS).length === 0 ? ['x64', 'arm64'] : ['x64']
+const ARCHS = missingToolchain(CROSS).length === 0 ? ['x64', 'arm64'] : ['x64']
 // `npm run test:asan` sets NETSOCK_ADDON, which nothing here loads (children
 // get a clean environment): that run would only repeat the main run's packing,
 // installs and builds, so these tests skip there.
@@ -227,7 +227,7 @@ describeTarball('npm pack', () => {
     expect(files.filter((f) => /^(build|build-asan)\//.test(f))).toEqual([])
   })
 
-  testWithTools(CROSS, 'lists exactly the linux-x64 and linux-arm64 glibc prebuilds', () => {
+  testWithToolchain(CROSS, 'lists exactly the linux-x64 and linux-arm64 glibc prebuilds', () => {
     expect(files.filter((f) => f.startsWith('prebuilds/')).sort()).toEqual(['prebuilds/README.md', PREBUILDS.arm64, PREBUILDS.x64].sort())
   })
 
@@ -343,7 +343,7 @@ d.bind({ fd: s.detach() }, () => d.send('hello from ${label}', port, '127.0.0.1'
     }
   }, TIMEOUT)
 
-  testWithTools(['readelf'], 'each prebuild needs no libstdc++ symbol version, glibc <= 2.28 and exports only the Node-API entry points', () => {
+  testWithToolchain(['readelf'], 'each prebuild needs no libstdc++ symbol version, glibc <= 2.28 and exports only the Node-API entry points', () => {
     for (const arch of ARCHS) {
       const report = inspect(path.join(unpacked, PREBUILDS[arch as 'x64' | 'arm64']), arch)
       const versions = Object.keys(report.versions)
@@ -358,7 +358,7 @@ d.bind({ fd: s.detach() }, () => d.send('hello from ${label}', port, '127.0.0.1'
     }
   })
 
-  testWithTools([...CROSS, ...QEMU], `the arm64 prebuild runs the smoke script under qemu-user with the arm64 Node ${NODE_ARM64.version}`, () => {
+  testWithToolchain([...CROSS, ...QEMU], `the arm64 prebuild runs the smoke script under qemu-user with the arm64 Node ${NODE_ARM64.version}`, () => {
     const node = nodeFromNpm(NODE_ARM64, path.join(tmp, 'node-arm64'), cleanEnv())
     const r = smoke(findTool('qemu-aarch64-static')!, ['-L', '/usr/aarch64-linux-gnu', node], 'arm64', NODE_ARM64.version)
     checkPing(r, true)
@@ -377,14 +377,11 @@ d.bind({ fd: s.detach() }, () => d.send('hello from ${label}', port, '127.0.0.1'
     checkPing(r, false)
 
     // The same addon file under part of the suite: sockets, options, the data
-    // path, workers. Not lifecycle.test.ts yet: under Node 26 its "100 worker
-    // threads terminated mid-traffic" test crashes now and then (3 SIGSEGVs
-    // in about 160 runs on a loaded machine; none in 66 under Node 20): native/io.cc's
-    // SendMany ignores napi_get_element's status while the worker terminates
-    // and hands an unset napi_value to napi_is_typedarray (SIGSEGV).
+    // path, workers, GC and teardown. (lifecycle.test.ts's 100 terminated
+    // workers first caught SendMany reading an unset napi_value under Node 26.)
     const { dir } = installedProject()
     const report = path.join(tmp, 'node26-vitest.json')
-    const subset = ['socket', 'options', 'datagram-send', 'datagram-recv', 'worker']
+    const subset = ['socket', 'options', 'datagram-send', 'datagram-recv', 'worker', 'lifecycle']
       .map((n) => `test/${n}.test.ts`)
       .filter((f) => fs.existsSync(path.join(root, f)))
     expect(subset.length).toBeGreaterThan(0)
@@ -465,12 +462,12 @@ describeTarball('compile on install, with a toolchain', () => {
     expect(r.port).toBeGreaterThan(0)
   }
 
-  testWithTools(TOOLS, 'npm_config_build_from_source=true compiles the addon although a prebuild matches', () => {
+  testWithToolchain(TOOLS, 'npm_config_build_from_source=true compiles the addon although a prebuild matches', () => {
     const { dir, env } = installAndBuild('from-source', { npm_config_build_from_source: 'true' })
     loadsBuild(dir, env)
   }, TIMEOUT)
 
-  testWithTools(TOOLS, 'with no matching prebuild (LIBC=musl, as on Alpine) the install script compiles the addon', () => {
+  testWithToolchain(TOOLS, 'with no matching prebuild (LIBC=musl, as on Alpine) the install script compiles the addon', () => {
     const { dir, env } = installAndBuild('no-match', { LIBC: 'musl' })
     loadsBuild(dir, env)
   }, TIMEOUT)

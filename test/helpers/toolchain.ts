@@ -1,12 +1,14 @@
-// External tools some tests need (qemu-user, the arm64 cross compiler, readelf).
-// Like testWithCaps: a test whose tools are missing skips with a reason, or
+// Build and emulation tools the packaging tests need (the arm64 cross
+// compiler, qemu-user and its sysroot, readelf), found by path rather than
+// run (qemu-user and a sysroot directory have no common version flag). Like
+// testWithCaps: a test whose tools are missing skips with a reason, or
 // fails when they are required: in CI (CI=true) and with NETSOCK_REQUIRE_PRIV=1,
 // where .ci/run installs them.
 import fs from 'node:fs'
 import path from 'node:path'
 import { it, test } from 'vitest'
 
-export const requireTools = process.env.CI === 'true' || process.env.CI === '1' || process.env.NETSOCK_REQUIRE_PRIV === '1'
+export const requireToolchain = process.env.CI === 'true' || process.env.CI === '1' || process.env.NETSOCK_REQUIRE_PRIV === '1'
 
 /** The path of `cmd` on PATH, or null. An absolute path is checked as is (a file or a directory). */
 export function findTool(cmd: string): string | null {
@@ -22,7 +24,7 @@ export function findTool(cmd: string): string | null {
 }
 
 /** The tools in `tools` that are not there. */
-export function missingTools(tools: string[]): string[] {
+export function missingToolchain(tools: string[]): string[] {
   return tools.filter((t) => findTool(t) === null)
 }
 
@@ -31,11 +33,11 @@ export function missingTools(tools: string[]): string[] {
  * otherwise a skipped test whose name says which are missing, or (CI,
  * NETSOCK_REQUIRE_PRIV=1) a failing one.
  */
-export function testWithTools(tools: string[], name: string, fn: () => unknown | Promise<unknown>, timeout?: number): void {
-  const missing = missingTools(tools)
+export function testWithToolchain(tools: string[], name: string, fn: () => unknown | Promise<unknown>, timeout?: number): void {
+  const missing = missingToolchain(tools)
   if (missing.length === 0) {
     test(name, fn, timeout)
-  } else if (requireTools) {
+  } else if (requireToolchain) {
     test(name, () => {
       throw new Error(`missing ${missing.join(', ')} (required in CI; .ci/run installs them from Debian)`)
     })
