@@ -1,6 +1,7 @@
 // The only module that touches the addon. It loads the build with
-// node-gyp-build (a prebuild when one matches, else build/Release), or the file
-// named by NETSOCK_ADDON (used to run the suite against the ASan build), and
+// node-gyp-build (build/Release when compiled here, else the prebuild that
+// matches), or the file named by NETSOCK_ADDON (used to run the suite against
+// the ASan build), throws netsock's own error when neither exists, and
 // describes the addon's flat functions. Every function returns a value >= 0 or
 // a negative errno unless noted.
 import fs from 'node:fs'
@@ -16,6 +17,81 @@ function packageRoot(): string {
     if (parent === dir) throw new Error(`netsock: cannot find the package root above ${__dirname}`)
     dir = parent
   }
+}
+
+/** node-gyp-build: `resolve` finds the addon file for this process or throws. */
+interface NodeGypBuild {
+  (dir: string): unknown
+  resolve(dir: string): string
+}
+
+/** The running glibc's version, or undefined (musl, or no report). node-gyp-build takes musl for Alpine only. */
+function glibcVersion(): string | undefined {
+  try {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+    return report?.header?.glibcVersionRuntime
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What node-gyp-build matches prebuilds against, with the same overrides it
+ * honours (npm_config_platform, npm_config_arch, LIBC), and what the process
+ * really runs on, for the message of {@link noBuildError}.
+ */
+function detected(): string {
+  const env = process.env
+  const platform = env.npm_config_platform || process.platform
+  const arch = env.npm_config_arch || process.arch
+  const libc = env.LIBC || (platform === 'linux' && fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc')
+  const glibc = glibcVersion()
+  const real = glibc ? `glibc ${glibc}` : 'not glibc'
+  const notes = [
+    env.npm_config_platform ? `npm_config_platform=${env.npm_config_platform}` : '',
+    env.npm_config_arch ? `npm_config_arch=${env.npm_config_arch}` : '',
+    env.LIBC ? `LIBC=${env.LIBC}` : '',
+  ].filter(Boolean)
+  return (
+    `platform=${platform} arch=${arch} libc=${libc} (runtime: ${real}) ` +
+    `node=${process.versions.node} abi=${process.versions.modules} napi=${process.versions.napi}` +
+    (notes.length ? ` [set by ${notes.join(', ')}]` : '')
+  )
+}
+
+/** The prebuilds in `root`/prebuilds as "linux-x64 (glibc)", or "none". */
+function shipped(root: string): string {
+  const dir = path.join(root, 'prebuilds')
+  const list: string[] = []
+  for (const target of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+    const sub = path.join(dir, target)
+    if (!fs.statSync(sub).isDirectory()) continue
+    for (const file of fs.readdirSync(sub).filter((f) => f.endsWith('.node'))) {
+      const libc = file.split('.').find((tag) => tag === 'glibc' || tag === 'musl')
+      list.push(libc ? `${target} (${libc})` : target)
+    }
+  }
+  return list.length ? list.join(', ') : 'none'
+}
+
+/**
+ * netsock's own error when no addon fits this system: what it ships, what it
+ * detected and how to build it, instead of node-gyp-build's one-liner (whose
+ * facts it repeats). `reason` says which of the two cases it is; `cause` is
+ * the loader's error when a prebuild was found but failed to load.
+ */
+function noBuildError(root: string, reason: string, cause?: unknown): Error {
+  const message = [
+    `netsock: ${reason}`,
+    `  ships prebuilds for: ${shipped(root)}`,
+    `  detected: ${detected()}`,
+    `  package: ${root}`,
+    '  Build it from source here (needs python3, make and a C++ compiler, e.g.',
+    '  `apt-get install python3 make g++` or `apk add build-base python3`):',
+    '    npm install-scripts approve netsock   # when npm asks to approve install scripts',
+    '    npm rebuild netsock                   # runs netsock\'s install script: compiles the addon',
+  ].join('\n')
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'ERR_NETSOCK_NO_BUILD' })
 }
 
 /** Bytes netsock reads or writes: any TypedArray, DataView, Buffer, or an ArrayBuffer. */
@@ -140,9 +216,25 @@ function checkLayout(name: string, layout: Record<string, number> | undefined, f
 function load(): Addon {
   const override = process.env.NETSOCK_ADDON
   if (override) return require(path.resolve(override)) as Addon
+  const root = packageRoot()
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon
-  return nodeGypBuild(packageRoot())
+  const nodeGypBuild = require('node-gyp-build') as NodeGypBuild
+  let file: string
+  try {
+    // build/Release when compiled here, else the prebuild that matches.
+    file = nodeGypBuild.resolve(root)
+  } catch {
+    throw noBuildError(root, 'no native addon was built here and no prebuild matches this system.')
+  }
+  try {
+    return require(file) as Addon
+  } catch (err) {
+    // A prebuild that matched by name but cannot load (e.g. a glibc prebuild
+    // on a musl system other than Alpine): the same advice applies.
+    if (!file.startsWith(path.join(root, 'prebuilds') + path.sep)) throw err
+    const detail = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    throw noBuildError(root, `the prebuild ${path.relative(root, file)} does not load here: ${detail}`, err)
+  }
 }
 
 export const addon: Addon = load()

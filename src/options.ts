@@ -49,9 +49,12 @@ function optionLabel(level: number, name: number): string {
  * they are. Throws a system error naming the option (`label`); `context`
  * adds a hint for errnos a caller can explain.
  */
-export function setRawOption(fd: number, level: number, optname: number, value: number | Bytes, label: string, context?: (code: string) => SystemErrorContext | undefined): void {
+export function setRawOption(fd: number, level: number, optname: number, value: number | Bytes, label: string, context?: (code: string) => (SystemErrorContext & { optional?: boolean }) | undefined): void {
   const rc = addon.setsockopt(fd, level, optname, value)
-  if (rc < 0) check(rc, 'setsockopt', { detail: label, ...context?.(errnoName(rc)) })
+  if (rc >= 0) return
+  const extra = context?.(errnoName(rc))
+  if (extra?.optional) return // the caller can do without it
+  check(rc, 'setsockopt', { detail: label, ...extra })
 }
 
 /** getsockopt of a C int (SO_ERROR, SO_DOMAIN, ...): the value, or a thrown system error. */

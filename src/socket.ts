@@ -64,7 +64,8 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     if (core.stream) this.#readiness.add((this.#waiters = new StreamWaiters(core, () => this.#readiness.update(), (client) => new Socket(client, info, true, memory))))
     // Drop counts ride along with received datagrams once SO_RXQ_OVFL is on
     // (man 7 socket); set at once so drops before the first reader count too.
-    else if (owned) sockopt.setRawOption(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1, 'SO_RXQ_OVFL')
+    // Best effort where it is missing (qemu-user answers ENOPROTOOPT): only the drop counts go.
+    else if (owned) sockopt.setRawOption(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1, 'SO_RXQ_OVFL', (code) => (code === 'ENOPROTOOPT' ? { optional: true } : undefined))
     // Listener counts change synchronously (the data path reads them); what to
     // poll for is settled on the next tick, after the caller's setup.
     this.#watchListeners()

@@ -38,7 +38,7 @@ export class SocketStats {
   get bytesReceived(): number {
     return this.raw[STAT.bytesReceived]
   }
-  /** Datagrams the kernel dropped because the receive buffer was full (SO_RXQ_OVFL, man 7 socket). */
+  /** Datagrams the kernel dropped because the receive buffer was full (SO_RXQ_OVFL, man 7 socket; stays 0 where that is missing, as under qemu-user). */
   get dropped(): number {
     return this.raw[STAT.dropped]
   }
