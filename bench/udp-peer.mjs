@@ -155,7 +155,7 @@ async function recv() {
   const cpu0 = process.cpuUsage()
   const started = performance.now()
   const stop = await new Promise((resolve) => {
-    const timer = setInterval(() => {
+    setInterval(() => {
       const t = performance.now()
       if (!first && t - started > wait * 1000) resolve('nothing-arrived')
       else if (first && t - first >= seconds * 1000) resolve('time')

@@ -377,7 +377,7 @@ const receivers = {
     const s = createSocket({ type: 'udp4', recvBufferSize: RCVBUF }).bind(0, ADDR)
     const rcvbuf = setRecvBuffer(s)
     let n = 0
-    s.on('message', (msg, rinfo) => {
+    s.on('message', () => {
       n++
     })
     return { port: s.address().port, rcvbuf, count: () => n, drops: () => s.stats.dropped, close: () => s.close() }
@@ -390,7 +390,7 @@ const receivers = {
     const rcvbuf = setRecvBuffer(borrowed)
     borrowed.close() // owned: false, so this lets go of the fd without closing it
     let n = 0
-    d.on('message', (msg, rinfo) => {
+    d.on('message', () => {
       n++
     })
     const port = d.address().port

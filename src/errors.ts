@@ -121,7 +121,7 @@ function describe(value: unknown): string {
   if (value === undefined) return 'undefined'
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`
   if (typeof value === 'object') {
-    const name = (value as object).constructor?.name
+    const name = value.constructor?.name
     return name ? `an instance of ${name}` : util.inspect(value, { depth: 0 })
   }
   let shown = util.inspect(value)

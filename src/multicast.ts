@@ -146,7 +146,7 @@ function sourceMembership(socket: SocketCore, join: boolean, sourceArg: unknown,
   const source = validateSource(sourceArg, 'source', family)
   const group = validateGroup(groupArg, 'group', family)
   const level = family === 4 ? constants.IPPROTO_IP : constants.IPPROTO_IPV6
-  let index = 0
+  let index: number
   if (family === 4) {
     const chosen = iface === undefined ? { index: 0 } : resolveInterface(iface, 'iface', 4)
     if (chosen.index === 0) {

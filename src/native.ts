@@ -217,7 +217,6 @@ function load(): Addon {
   const override = process.env.NETSOCK_ADDON
   if (override) return require(path.resolve(override)) as Addon
   const root = packageRoot()
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeGypBuild = require('node-gyp-build') as NodeGypBuild
   let file: string
   try {

@@ -291,7 +291,7 @@ async function stopAll(workers: (Worker | ChildProcess)[]): Promise<void> {
   await Promise.all(
     workers.map((w) => {
       if (w instanceof Worker) return w.terminate().then(() => undefined)
-      if (w.exitCode !== null || w.signalCode !== null) return undefined
+      if (w.exitCode !== null || w.signalCode !== null) return Promise.resolve()
       return new Promise<void>((resolve) => {
         w.once('exit', () => resolve())
         w.kill('SIGTERM')

@@ -193,7 +193,7 @@ const nameScratch = new Uint8Array(128)
 /** getsockname / getpeername of `fd`, decoded; throws a system error. */
 export function socketName(fd: number, peer: boolean, fallback: number): SocketAddress {
   const syscall = peer ? 'getpeername' : 'getsockname'
-  const len = check((peer ? addon.getpeername : addon.getsockname)(fd, nameScratch), syscall)
+  const len = check(peer ? addon.getpeername(fd, nameScratch) : addon.getsockname(fd, nameScratch), syscall)
   return decodeSockaddr(nameScratch, 0, len, fallback, true)
 }
 

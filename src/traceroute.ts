@@ -231,7 +231,7 @@ class Tracer {
           try {
             flight.sent = this.#sender.send(payload, this.#icmp ? 0 : key)
           } catch (err) {
-            reject(err)
+            reject(err instanceof Error ? err : new Error(String(err)))
             return
           }
         }

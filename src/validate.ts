@@ -76,7 +76,7 @@ export function validateBytes(value: unknown, name: string): ArrayBufferView | A
     const unusable = value.byteLength === 0 ? unusableBytes(value) : null
     if (unusable) throw unusable === 'detached' ? bufferDetached(name) : bufferOutOfBounds(name)
     // The addon takes shared memory through a typed array view.
-    return value instanceof SharedArrayBuffer ? new Uint8Array(value) : (value as ArrayBufferView | ArrayBuffer)
+    return value instanceof SharedArrayBuffer ? new Uint8Array(value) : value
   }
   throw invalidArgType(name, 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', value)
 }

@@ -1,7 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { constants, createSocket, socket } from '../src/index.js'
+import { constants, socket } from '../src/index.js'
 import { check, invalidArgType, outOfRange, systemError } from '../src/errors.js'
 import { testWithCaps } from './helpers/privilege.js'
 

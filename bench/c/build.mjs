@@ -71,7 +71,7 @@ async function build() {
     fs.renameSync(tmp, binaryPath)
   } catch (err) {
     fs.rmSync(tmp, { force: true })
-    throw new Error(`compiling ${path.relative(process.cwd(), sourcePath)} with ${cc} failed:\n${err.stderr || err.message}`)
+    throw new Error(`compiling ${path.relative(process.cwd(), sourcePath)} with ${cc} failed:\n${err.stderr || err.message}`, { cause: err })
   }
   return binaryPath
 }

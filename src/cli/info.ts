@@ -27,12 +27,12 @@ export const info: Command = {
   operands: '',
   streaming: false,
   flags: [],
-  async run(_args, io) {
+  run(_args, io) {
     const c = capabilities()
     const cc = congestionControl()
     if (io.json) {
       io.out(JSON.stringify({ ...c, tcpCongestionDefault: cc.default, tcpCongestionAllowed: cc.allowed }, null, 2))
-      return EXIT_OK
+      return Promise.resolve(EXIT_OK)
     }
     const yes = (b: boolean): string => (b ? 'yes' : 'no')
     const rows: [string, string][] = [
@@ -51,6 +51,6 @@ export const info: Command = {
     ]
     const width = Math.max(...rows.map(([k]) => k.length))
     for (const [k, v] of rows) io.out(`${k.padEnd(width)}  ${v}`)
-    return EXIT_OK
+    return Promise.resolve(EXIT_OK)
   },
 }

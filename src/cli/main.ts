@@ -67,7 +67,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     return EXIT_OK
   }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    ;(name === undefined ? io.err : io.out)(overview())
+    if (name === undefined) io.err(overview())
+    else io.out(overview())
     return name === undefined ? EXIT_ERROR : EXIT_OK
   }
   // perf speaks iperf3's command line (flags, exit codes): it parses its own.

@@ -2,7 +2,7 @@
 // (src/iperf_locale.c), plus the figures iperf3 leaves out (datagrams per
 // second, out-of-order and duplicate datagrams, latency percentiles).
 import { formatBitrate, formatBytes } from '../perf/units.js'
-import type { PerfFigures, PerfInterval, PerfLatency, PerfStart, PerfStreamFigures, PerfSummary } from '../perf/types.js'
+import type { PerfFigures, PerfInterval, PerfLatency, PerfStart, PerfSummary } from '../perf/types.js'
 
 export const SEPARATOR = '- - - - - - - - - - - - - - - - - - - - - - - - -'
 const HEADER = {
@@ -60,7 +60,7 @@ export class IntervalPrinter {
     if (this.#first) out.push(protocol === 'tcp' ? (tcpSender ? HEADER.tcpCwnd : HEADER.tcp) : one?.lostPackets === undefined ? HEADER.udpSender : HEADER.udp)
     else if (ev.streams.length > 1) out.push(SEPARATOR)
     this.#first = false
-    for (const s of ev.streams as PerfStreamFigures[]) out.push(line(s.socket, s, protocol, '', tcpSender))
+    for (const s of ev.streams) out.push(line(s.socket, s, protocol, '', tcpSender))
     if (ev.streams.length > 1) out.push(line('SUM', ev.sum, protocol, ''))
     return out
   }

@@ -158,7 +158,7 @@ async function openStream(cfg: ClientConfig, to: Resolved, cookie: Buffer, index
   const sizes = cfg.window ? { sendBufferSize: cfg.window, recvBufferSize: cfg.window } : receiving ? { recvBufferSize: UDP_RCVBUF } : {}
   const s = createSocket({ type: to.family === 6 ? 'udp6' : 'udp4', ...sizes })
   try {
-    s.connect(cfg.port, to.address)
+    void s.connect(cfg.port, to.address) // UDP: connects at once, throws on failure
     const kind = await udpHandshake(s, cfg.timeoutMs, signal)
     if (cfg.latency && kind !== 'netsock') {
       throw new PerfError('ERR_PERF_UNSUPPORTED', `latency mode needs a netsock perf server; ${to.address} port ${cfg.port} answered as iperf3 does`)

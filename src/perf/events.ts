@@ -6,7 +6,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   #items: T[] = []
   #waiters: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = []
   #done = false
-  #error: unknown = null
+  #error: Error | null = null
   onReturn: () => void = () => {}
 
   push(value: T): void {
@@ -22,9 +22,10 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     for (const w of this.#waiters.splice(0)) w.resolve({ value: undefined, done: true })
   }
 
-  fail(err: unknown): void {
+  fail(reason: unknown): void {
     if (this.#done) return
     this.#done = true
+    const err = reason instanceof Error ? reason : new Error(String(reason))
     this.#error = err
     for (const w of this.#waiters.splice(0)) w.reject(err)
   }

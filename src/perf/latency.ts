@@ -68,7 +68,7 @@ export class RelativeClock {
       rx = createSocket({ type: family === 6 ? 'udp6' : 'udp4' }).bind(0, host)
       rx.setAncillary({ timestamp: true })
       tx = createSocket({ type: family === 6 ? 'udp6' : 'udp4' })
-      tx.connect(rx.address().port, host)
+      void tx.connect(rx.address().port, host) // UDP: connects at once, throws on failure
       const out = Buffer.alloc(16)
       const into = Buffer.alloc(64)
       let best = Infinity

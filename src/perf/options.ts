@@ -115,7 +115,7 @@ export function serverConfig(options: PerfServerOptions = {}): ServerConfig {
   if (o.address !== undefined && typeof o.address !== 'string') throw typeError('address', 'of type string', o.address)
   return {
     port: number(o, 'port', 0, 65535, DEFAULT_PORT),
-    address: o.address as string | undefined,
+    address: o.address,
     oneOff: bool(o, 'oneOff'),
     interval: number(o, 'interval', 0, 60, 1, false),
     timeoutMs: number(o, 'timeoutMs', 1, 2 ** 31 - 1, 30_000),

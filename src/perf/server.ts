@@ -159,7 +159,7 @@ async function runServer(cfg: ServerConfig, q: EventQueue<PerfServerEvent>, sign
   } finally {
     l.socket.close()
     ;(current as ServerTest | null)?.close()
-    quiet(accepting)
+    void quiet(accepting)
   }
 }
 
@@ -183,7 +183,7 @@ function parseParams(j: Record<string, unknown>): TestParams | { ierrno: number;
   if (typeof j.omit === 'number' && j.omit > 0) return { ierrno: IperfErrno.IEUNIMP, why: 'omitting the first seconds (-O) is not implemented' }
   const udp = j.udp !== undefined
   if (!udp && j.tcp === undefined) return { ierrno: IperfErrno.IEPROTOCOL, why: 'the parameters name no protocol' }
-  const n = (key: string, fallback: number): number => (typeof j[key] === 'number' && Number.isFinite(j[key]) ? (j[key] as number) : fallback)
+  const n = (key: string, fallback: number): number => (typeof j[key] === 'number' && Number.isFinite(j[key]) ? j[key] : fallback)
   const parallel = n('parallel', 1)
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_STREAMS) return { ierrno: 6, why: `parallel ${parallel}` }
   const latency = j.netsock_latency !== undefined
@@ -365,7 +365,7 @@ class ServerTest {
         this.#signal,
       ),
     )
-    s.connect(rinfo.port, rinfo.address)
+    void s.connect(rinfo.port, rinfo.address) // UDP: connects at once, throws on failure
     this.#udpListener = this.#udpSocket()
     const p = this.#params!
     tune(s.fd, { ...p, window: undefined }, this.#listening.v6)
