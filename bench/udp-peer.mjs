@@ -71,6 +71,7 @@ async function pingpong() {
   let lastProgress = performance.now()
   let sock
   let stopWatchdog = () => {}
+  let cpu0 = null // CPU use when the measured round trips start
   const started = performance.now()
 
   const finished = new Promise((resolve, reject) => {
@@ -79,6 +80,7 @@ async function pingpong() {
       const t1 = performance.now()
       if (bytes !== size) return reject(new Error(`reply of ${bytes} bytes, sent ${size}`))
       if (i >= WARMUP_ROUNDS) rtt[i - WARMUP_ROUNDS] = t1 - t0
+      else if (i === WARMUP_ROUNDS - 1) cpu0 = process.cpuUsage()
       lastProgress = t1
       if (++i === total) return resolve()
       t0 = performance.now()
@@ -122,8 +124,10 @@ async function pingpong() {
       })
     }
   })
+  let cpu
   try {
     await finished
+    cpu = process.cpuUsage(cpu0)
   } finally {
     stopWatchdog()
     sock?.close()
@@ -132,7 +136,7 @@ async function pingpong() {
   rtt.sort()
   const us = (ms) => Number((ms * 1000).toFixed(2))
   print({ mode: 'pingpong', impl, size, count, warmup: WARMUP_ROUNDS, p50Us: us(percentile(rtt, 0.5)), p99Us: us(percentile(rtt, 0.99)),
-    meanUs: us(sum / count), minUs: us(rtt[0]), maxUs: us(rtt[count - 1]) })
+    meanUs: us(sum / count), minUs: us(rtt[0]), maxUs: us(rtt[count - 1]), cpuUser: cpu.user / 1e6, cpuSys: cpu.system / 1e6 })
 }
 
 // ------------------------------------------------------- stand-in peers

@@ -145,6 +145,22 @@ static napi_value Send(napi_env env, napi_callback_info cbinfo) {
   return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
 }
 
+// sendTo(fd, data, addr?) -> bytes sent or -errno: all of `data` as one
+// datagram (sendto, man 2 send), to addr or, without it, the connected peer.
+// The common send(): three arguments to convert instead of five.
+static napi_value SendTo(napi_env env, napi_callback_info cbinfo) {
+  Args args(env, cbinfo, "sendTo");
+  int32_t fd;
+  uint8_t *data, *addr = nullptr;
+  size_t len, addrLen = 0;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || (args.count() > 2 && !args.Bytes(2, &addr, &addrLen))) return nullptr;
+  if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
+  ssize_t n;
+  do n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr), static_cast<socklen_t>(addrLen));
+  while (n < 0 && errno == EINTR);
+  return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
+}
+
 // sendMsg(fd, data, offset, length, addr?, controls, index) -> bytes sent or
 // -errno: one datagram (or one GSO train) with the control messages of
 // sendmeta record `index` (sendmsg, man 2 sendmsg).
@@ -381,7 +397,7 @@ static napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
 
 void RegisterIo(napi_env env, napi_value exports) {
   static const Export kExports[] = {
-      {"encodeSockaddr", EncodeSockaddr}, {"send", Send},         {"sendMsg", SendMsg},   {"sendMany", SendMany},
+      {"encodeSockaddr", EncodeSockaddr}, {"send", Send},         {"sendTo", SendTo},     {"sendMsg", SendMsg},   {"sendMany", SendMany},
       {"sendSegments", SendSegments},     {"recvMany", RecvMany}, {"recvInto", RecvInto},
   };
   ExportAll(env, exports, kExports);

@@ -19,6 +19,9 @@ const EACCES = -os.constants.errno.EACCES
 const EMSGSIZE = -os.constants.errno.EMSGSIZE
 const BROADCAST_HINT = "sending to a broadcast address needs SO_BROADCAST: createSocket({ broadcast: true }) or setOption('SO_BROADCAST', true)"
 const C = addon.sendLayout
+// Read once here: the hot path then loads them from this module's scope.
+const native = addon
+const { sent: SENT, bytesSent: BYTES_SENT, queued: QUEUED } = STAT
 const { maxBatch: MAX_BATCH, maxUdpPayload: MAX_GSO_BYTES, maxGsoSegments: MAX_GSO_SEGMENTS } = addon.limits
 
 /**
@@ -48,9 +51,11 @@ export class DatagramSender {
   #stats: SocketStats
   #host: SenderHost
   #cache: SockaddrCache | null
+  // The last destination validated (undefined, undefined: the connected peer).
   #lastPort: unknown = undefined
   #lastAddress: unknown = undefined
   #last: Uint8Array | undefined = undefined
+  #raw: Float64Array
   #queue: SendQueue
   /** GSO on this socket: probed on first use (getsockopt UDP_SEGMENT on the socket itself). */
   #gso: boolean | undefined = undefined
@@ -61,6 +66,7 @@ export class DatagramSender {
   constructor(core: SocketCore, stats: SocketStats, host: SenderHost) {
     this.#core = core
     this.#stats = stats
+    this.#raw = stats.raw
     this.#host = host
     this.#cache = core.family === 0 ? null : new SockaddrCache(core.info.domain)
     this.#queue = new SendQueue({
@@ -81,9 +87,9 @@ export class DatagramSender {
 
   /** The encoded destination, or undefined for "the connected peer". */
   destination(port: unknown, address: unknown, name = 'port'): Uint8Array | undefined {
-    if (port === undefined && address === undefined) return undefined
     // The same destination as last time was validated then: skip the checks.
-    if (port === this.#lastPort && address === this.#lastAddress && this.#last) return this.#last
+    if (port === this.#lastPort && address === this.#lastAddress) return this.#last
+    if (port === undefined && address === undefined) return undefined
     if (!this.#cache) throw invalidArgType(name, 'undefined on this socket (it sends to its bound or connected peer)', port)
     const family = this.#core.family as 4 | 6
     const p = validateInteger(port, name, 0, 65535)
@@ -119,11 +125,34 @@ export class DatagramSender {
       this.#sent(1, rc)
       return true
     }
-    if (rc === EAGAIN) {
-      this.#stats.raw[STAT.eagain]++
-      return (this.#enqueue(viewOf(data, offset, length), addr), this.#wait())
-    }
-    throw this.#error(rc, 'sendto', addr)
+    return this.#refused(rc, viewOf(data, offset, length), addr)
+  }
+
+  /**
+   * send(data, port?, address?) of a whole non-empty view: the hot path. It
+   * reads as little memory as it can (this object, the socket's counters, the
+   * view), since after each system call that memory is cold, and hands the
+   * addon three arguments, not five.
+   */
+  sendView(data: ArrayBufferView, port: unknown, address: unknown): boolean {
+    const addr = port === this.#lastPort && address === this.#lastAddress ? this.#last : this.destination(port, address)
+    const raw = this.#raw
+    if (raw[QUEUED] > 0) return (this.#enqueue(viewOf(data, 0, data.byteLength), addr), this.#wait())
+    const fd = this.#core.fd
+    let rc = addr === undefined ? native.sendTo(fd, data) : native.sendTo(fd, data, addr)
+    if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendTo(fd, data, addr)
+    if (rc < 0) return this.#refused(rc, viewOf(data, 0, data.byteLength), addr)
+    raw[SENT]++
+    raw[BYTES_SENT] += rc
+    return true
+  }
+
+  /** A send the kernel refused: queued on EAGAIN (false), else the error thrown. */
+  #refused(rc: number, view: Uint8Array, addr: Uint8Array | undefined): false {
+    if (rc !== EAGAIN) throw this.#error(rc, 'sendto', addr)
+    this.#stats.raw[STAT.eagain]++
+    this.#enqueue(view, addr)
+    return this.#wait()
   }
 
   /** The error for a failed send: the broadcast hint for EACCES, the path MTU for EMSGSIZE. */

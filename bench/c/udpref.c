@@ -653,6 +653,7 @@ static int cmd_pingpong(int argc, char **argv) {
   long total = o.count + WARMUP_ROUNDS;
   int64_t deadline = now_ns() + (int64_t)(o.max_seconds * 1e9);
   for (long i = 0; i < total; i++) {
+    if (i == WARMUP_ROUNDS) cpu_mark(); // CPU per round trip: the measured ones only
     int64_t t0 = now_ns();
     if (t0 > deadline) die("--max-seconds %.1f passed after %ld round trips", o.max_seconds, i);
     while (send(fd, out, (size_t)o.size, 0) < 0)
@@ -669,14 +670,16 @@ static int cmd_pingpong(int argc, char **argv) {
     if (n != o.size) die("reply of %zd bytes, sent %ld", n, o.size);
     if (i >= WARMUP_ROUNDS) rtt[i - WARMUP_ROUNDS] = t1 - t0;
   }
+  double cpu_user = cpu_user_since_mark(), cpu_sys = cpu_sys_since_mark();
   double sum = 0;
   for (long i = 0; i < o.count; i++) sum += (double)rtt[i];
   qsort(rtt, (size_t)o.count, sizeof *rtt, cmp_i64);
   printf("{\"mode\":\"pingpong\",\"size\":%ld,\"count\":%ld,\"warmup\":%d,\"p50Us\":%.2f,\"p99Us\":%.2f,"
-         "\"meanUs\":%.2f,\"minUs\":%.2f,\"maxUs\":%.2f}\n",
+         "\"meanUs\":%.2f,\"minUs\":%.2f,\"maxUs\":%.2f,\"cpuUser\":%.6f,\"cpuSys\":%.6f}\n",
          o.size, o.count, WARMUP_ROUNDS, (double)percentile(rtt, o.count, 0.50) / 1e3,
          (double)percentile(rtt, o.count, 0.99) / 1e3,
-         sum / (double)o.count / 1e3, (double)rtt[0] / 1e3, (double)rtt[o.count - 1] / 1e3);
+         sum / (double)o.count / 1e3, (double)rtt[0] / 1e3, (double)rtt[o.count - 1] / 1e3,
+         cpu_user, cpu_sys);
   close(fd);
   free(rtt);
   free(out);
