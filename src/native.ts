@@ -108,8 +108,12 @@ export interface Addon {
   sendMany(fd: number, datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, start: number, count: number, controls?: Int32Array): number
   /** One GSO sendmsg (gso 1) or one sendmmsg of segment-sized pieces (gso 0): bytes sent. */
   sendSegments(fd: number, data: Bytes, offset: number, length: number, segment: number, addr: Uint8Array | undefined, gso: number): number
-  /** recvmmsg of up to max datagrams into data (slot bytes each), meta (recvLayout) and addrs: datagrams received. */
-  recvMany(fd: number, data: Uint8Array, slot: number, max: number, meta: Int32Array, addrs: Uint8Array): number
+  /**
+   * recvmmsg of up to max datagrams into one memory: datagram i at
+   * memory[i * slot], its metadata (recvLayout) at metaOffset and its sender
+   * at addrsOffset (limits.addrStride bytes each): datagrams received.
+   */
+  recvMany(fd: number, memory: Uint8Array, slot: number, max: number, metaOffset: number, addrsOffset: number): number
   /** recvmsg of one datagram into data[offset, offset + length): 1. */
   recvInto(fd: number, data: Bytes, offset: number, length: number, meta: Int32Array, addr: Uint8Array): number
   /** Where each field of a received datagram's metadata sits. */
