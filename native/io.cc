@@ -98,12 +98,11 @@ static void PrepareControl(msghdr* h, const int32_t* m, unsigned char* buf, size
   if (h->msg_controllen == 0) h->msg_control = nullptr;
 }
 
-// The sendmeta record `index` of a controls argument, or nullptr/false after a RangeError.
+// The sendmeta record `index` of the controls argument `arg` (any view of
+// the records' memory), or false after a RangeError.
 static bool ControlAt(Args& args, size_t arg, size_t index, const int32_t** out) {
   uint8_t* bytes;
   size_t len;
-  *out = nullptr;
-  if (args.Missing(arg)) return true;
   if (!args.Bytes(arg, &bytes, &len)) return false;
   if ((index + 1) * sendmeta::kStride * sizeof(int32_t) > len || reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
     return args.RangeError("send controls too small or misaligned");
@@ -161,20 +160,20 @@ static napi_value SendTo(napi_env env, napi_callback_info cbinfo) {
   return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
 }
 
-// sendMsg(fd, data, offset, length, addr?, controls, index) -> bytes sent or
-// -errno: one datagram (or one GSO train) with the control messages of
-// sendmeta record `index` (sendmsg, man 2 sendmsg).
+// sendMsg(fd, data, controls, addr?) -> bytes sent or -errno: all of `data`
+// as one datagram (or one GSO train) with the control messages of the first
+// sendmeta record of `controls` (sendmsg, man 2 sendmsg); without addr, to
+// the connected peer.
 static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "sendMsg");
-  int32_t fd, index;
-  uint8_t *data, *addr;
-  size_t len, addrLen;
-  int status;
-  const int32_t* control;
-  if (!args.Int(0, &fd) || !args.ByteRange(1, &data, &len, &status) || !args.OptionalBytes(4, &addr, &addrLen) ||
-      !args.Int(6, &index) || index < 0 || !ControlAt(args, 5, static_cast<size_t>(index), &control))
+  int32_t fd;
+  uint8_t *data, *addr = nullptr;
+  size_t len, addrLen = 0;
+  const int32_t* control = nullptr;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || !ControlAt(args, 2, 0, &control) ||
+      (args.count() > 3 && !args.Bytes(3, &addr, &addrLen)))
     return nullptr;
-  if (status != 0) return Number(env, status);
+  if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
   iovec iov = {data, len};
   alignas(cmsghdr) unsigned char buf[kControlBytes];
   msghdr h;
@@ -183,7 +182,7 @@ static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   h.msg_namelen = static_cast<socklen_t>(addrLen);
   h.msg_iov = &iov;
   h.msg_iovlen = 1;
-  if (control != nullptr) PrepareControl(&h, control, buf, sizeof(buf));
+  PrepareControl(&h, control, buf, sizeof(buf));
   ssize_t n;
   do n = sendmsg(fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
@@ -222,7 +221,7 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   if (!perEntry && !args.OptionalBytes(2, &shared, &sharedLen)) return nullptr;
 
   const int32_t* controls = nullptr;
-  if (count > 0 && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls)) return nullptr;
+  if (count > 0 && !args.Missing(5) && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls)) return nullptr;
   if (controls != nullptr) controls -= (static_cast<size_t>(start) + count - 1) * sendmeta::kStride;
 
   IoScratch* io = Scratch(env);

@@ -11,7 +11,7 @@ import { SendQueue, stale } from './send-queue.js'
 import type { SocketCore } from './socket-core.js'
 import { decodeSockaddr, SockaddrCache } from './sockaddr.js'
 import { type SocketStats, STAT } from './stats.js'
-import { unusableBytes, validateAddress, validateBytes, validateInteger, validateObject } from './validate.js'
+import { typedArrayBytes, unusableBytes, validateAddress, validateBytes, validateInteger, validateObject } from './validate.js'
 
 const EAGAIN = -os.constants.errno.EAGAIN
 const EIO = -os.constants.errno.EIO
@@ -39,6 +39,12 @@ export interface SenderHost {
   failed(err: Error): void
 }
 
+/** Bytes of a typed array, DataView or ArrayBuffer (a typed array's read the fast way). */
+function byteLength(data: Bytes): number {
+  const n = typedArrayBytes(data)
+  return n >= 0 ? n : data.byteLength
+}
+
 function viewOf(data: Bytes, offset: number, length: number): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset + offset, length)
   return new Uint8Array(data, offset, length)
@@ -61,6 +67,8 @@ export class DatagramSender {
   #gso: boolean | undefined = undefined
   /** Send-control records: one for sendMessage, a batch's worth for sendMany. */
   #control = new Int32Array(C.stride)
+  /** The same record as bytes, as sendMsg takes it (the addon identifies a Uint8Array soonest). */
+  #controlBytes = new Uint8Array(this.#control.buffer)
   #controls = new Int32Array(0)
 
   constructor(core: SocketCore, stats: SocketStats, host: SenderHost) {
@@ -203,13 +211,16 @@ export class DatagramSender {
   /** One datagram (or one GSO train) with its own destination and control messages. */
   sendMessage(message: OutgoingMessage): boolean {
     const m = validateObject(message, 'message') as unknown as OutgoingMessage
-    if (this.#core.family === 0) throw invalidArgType('message', 'sent on an IP socket (control messages are IP ones)', message)
+    const family = this.#core.family
+    if (family === 0) throw invalidArgType('message', 'sent on an IP socket (control messages are IP ones)', message)
     const { data, port, address } = m
-    const addr = this.destination(port, address, 'message.port')
-    const controlled = encodeControl(m, this.#core.family, this.#v4(addr), this.#control, 0, 'message')
+    const addr = port === this.#lastPort && address === this.#lastAddress ? this.#last : this.destination(port, address, 'message.port')
+    const controlled = encodeControl(m, family, this.#v4(addr), this.#control, 0, 'message')
     // Validated after the control fields: their getters may have changed the bytes.
-    const bytes = validateBytes(data, 'message.data')
-    const length = bytes.byteLength
+    // Only an empty view can be detached: check (and build the name) just then.
+    let length = typedArrayBytes(data)
+    const bytes = length > 0 ? (data as ArrayBufferView) : validateBytes(data, 'message.data')
+    if (length <= 0) length = byteLength(bytes)
     if (!controlled) return this.send(bytes, 0, length, addr)
     const segment = this.#control[C.flags] & C.SEGMENT ? this.#control[C.segment] : 0
     if (segment > 0 && (length <= segment || length > MAX_GSO_BYTES || Math.ceil(length / segment) > MAX_GSO_SEGMENTS || !this.gso)) {
@@ -225,8 +236,9 @@ export class DatagramSender {
   #sendOne(bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
     if (this.#queue.size === 0) {
       const fd = this.#core.fd
-      let rc = addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0)
-      if (rc < 0 && stale(rc, addr !== undefined)) rc = addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0)
+      const control = this.#controlBytes
+      let rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
+      if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendMsg(fd, bytes, control, addr)
       if (rc >= 0) {
         this.#sent(datagrams, rc)
         return true
@@ -262,6 +274,7 @@ export class DatagramSender {
   sendMany(list: readonly SendManyEntry[], port: unknown, address: unknown): number {
     if (!Array.isArray(list)) throw invalidArgType('list', 'an array', list)
     const shared = this.destination(port, address)
+    const family = this.#core.family
     const count = list.length
     const datas: Bytes[] = new Array(count)
     const lengths: number[] = new Array(count)
@@ -271,9 +284,12 @@ export class DatagramSender {
     let trains: number[] | null = null
     for (let i = 0; i < count; i++) {
       const entry = list[i]
-      if (ArrayBuffer.isView(entry) || entry instanceof ArrayBuffer) {
-        // Only an empty view can be detached: check (and build the name) just then.
-        datas[i] = entry.byteLength > 0 ? entry : validateBytes(entry, `list[${i}]`)
+      // Only an empty view can be detached: check (and build the name) just then.
+      let n = typedArrayBytes(entry)
+      if (n > 0) datas[i] = entry as ArrayBufferView
+      else if (ArrayBuffer.isView(entry) || entry instanceof ArrayBuffer) {
+        datas[i] = validateBytes(entry, `list[${i}]`)
+        n = byteLength(datas[i])
       } else {
         if (entry === null || typeof entry !== 'object' || !('data' in entry)) {
           throw invalidArgType(`list[${i}]`, 'bytes or { data, port?, address?, ecn?, tos?, ttl?, source?, interface?, segmentSize? }', entry)
@@ -283,24 +299,33 @@ export class DatagramSender {
           if (!Array.isArray(addrs)) addrs = new Array(count).fill(shared)
           addrs[i] = this.destination(p ?? port, a ?? address, `list[${i}].port`)
         }
-        if (hasControl(entry)) {
-          if (this.#core.family === 0) throw invalidArgType(`list[${i}]`, 'bytes on a socket that is not IP (control messages are IP ones)', entry)
+        if (family === 0) {
+          if (hasControl(entry)) throw invalidArgType(`list[${i}]`, 'bytes on a socket that is not IP (control messages are IP ones)', entry)
+        } else {
+          // Records of entries without control stay zero (no flags: no control messages).
           if (!controls) {
             controls = this.#controlsFor(count)
             controls.fill(0, 0, count * C.stride)
           }
-          encodeControl(entry, this.#core.family, this.#v4(Array.isArray(addrs) ? addrs[i] : addrs), controls, i, `list[${i}]`)
-          if (controls[i * C.stride + C.flags] & C.SEGMENT) (trains ??= new Array(count).fill(1))[i] = -1
+          // Errors name the entry list[i]; the name is built only then.
+          if (encodeControl(entry, family, this.#v4(Array.isArray(addrs) ? addrs[i] : addrs), controls, i) && controls[i * C.stride + C.flags] & C.SEGMENT) {
+            ;(trains ??= new Array(count).fill(1))[i] = -1
+          }
         }
-        datas[i] = validateBytes(data, `list[${i}].data`)
+        n = typedArrayBytes(data)
+        if (n > 0) datas[i] = data as ArrayBufferView
+        else {
+          datas[i] = validateBytes(data, `list[${i}].data`)
+          n = byteLength(datas[i])
+        }
       }
       if (Array.isArray(addrs) && addrs[i] === undefined) addrs[i] = shared
-      lengths[i] = datas[i].byteLength
+      lengths[i] = n
     }
     // Getters on later entries ran after earlier ones were checked: make sure
     // none of them detached or shrank an earlier entry's buffer.
     for (let i = 0; i < count; i++) {
-      if (datas[i].byteLength === lengths[i]) continue
+      if (byteLength(datas[i]) === lengths[i]) continue
       const why = unusableBytes(datas[i])
       throw why === 'detached' ? bufferDetached(`list[${i}]`) : bufferOutOfBounds(`list[${i}]`)
     }

@@ -102,8 +102,8 @@ export interface Addon {
   send(fd: number, data: Bytes, offset: number, length: number, addr: Uint8Array | undefined): number
   /** sendto of all of `data`: bytes sent. Without addr, to the connected peer. */
   sendTo(fd: number, data: ArrayBufferView, addr?: Uint8Array): number
-  /** sendmsg of one datagram with the control messages of sendLayout record `index` of `controls`: bytes sent. */
-  sendMsg(fd: number, data: Bytes, offset: number, length: number, addr: Uint8Array | undefined, controls: Int32Array, index: number): number
+  /** sendmsg of all of `data` with the control messages of the first sendLayout record of `controls`: bytes sent. Without addr, to the connected peer. */
+  sendMsg(fd: number, data: Bytes, controls: Int32Array | Uint8Array, addr?: Uint8Array): number
   /** sendmmsg over datas[start, start + count), with sendLayout records parallel to datas when `controls` is given: datagrams sent. */
   sendMany(fd: number, datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, start: number, count: number, controls?: Int32Array): number
   /** One GSO sendmsg (gso 1) or one sendmmsg of segment-sized pieces (gso 0): bytes sent. */

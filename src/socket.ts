@@ -27,7 +27,7 @@ import type { IterateOptions, SocketEventMap, WaitOptions } from './socket-types
 import { socketName, type AddressInfo, type PacketAddressInfo, type RemoteInfo } from './sockaddr.js'
 import { SocketStats } from './stats.js'
 import { StreamWaiters } from './waiters.js'
-import { validateAbortSignal, validateAddress, validateBytes, validateInteger, validateObject, validatePort } from './validate.js'
+import { typedArrayBytes, validateAbortSignal, validateAddress, validateBytes, validateInteger, validateObject, validatePort } from './validate.js'
 
 const EINPROGRESS = -os.constants.errno.EINPROGRESS
 
@@ -236,7 +236,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   send(data: Bytes | string, a?: number, b?: string | number, c?: number, d?: string): boolean {
     // The hot path: an open socket's sender, and a whole non-empty view (it needs no detachment check).
     const tx = this.#tx
-    if (tx !== null && typeof b !== 'number' && ArrayBuffer.isView(data) && data.byteLength !== 0) return tx.sendView(data, a, b)
+    if (tx !== null && typeof b !== 'number' && typedArrayBytes(data) > 0) return tx.sendView(data as ArrayBufferView, a, b)
     const io = this.#sender('send')
     const bytes = ArrayBuffer.isView(data) && data.byteLength !== 0 ? data : typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
     if (typeof b === 'number') {
