@@ -234,13 +234,17 @@ export class DatagramSender {
 
   /** sendmsg of `bytes` with the control in this.#control; `datagrams`: how many it makes (a GSO train, more than one). */
   #sendOne(bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
-    if (this.#queue.size === 0) {
+    // The counters are read before the call: after a system call the memory
+    // it did not touch is cold, so the success path touches only them.
+    const raw = this.#raw
+    if (raw[QUEUED] === 0) {
       const fd = this.#core.fd
       const control = this.#controlBytes
       let rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
       if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendMsg(fd, bytes, control, addr)
       if (rc >= 0) {
-        this.#sent(datagrams, rc)
+        raw[SENT] += datagrams
+        raw[BYTES_SENT] += rc
         return true
       }
       if (rc === EIO && datagrams > 1) {
@@ -352,12 +356,14 @@ export class DatagramSender {
   #sendList(datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, controls: Int32Array | null, lengths: number[], trains: number[] | null): number {
     const count = datas.length
     const addrAt = (i: number): Uint8Array | undefined => (Array.isArray(addrs) ? addrs[i] : addrs)
+    const raw = this.#raw // read before the system call, like the rest the success path uses
     let sent = 0
-    if (this.#queue.size === 0) {
+    if (raw[QUEUED] === 0) {
+      const fd = this.#core.fd
       while (sent < count) {
         const n = Math.min(count - sent, MAX_BATCH)
-        let rc = addon.sendMany(this.#core.fd, datas, addrs, sent, n, controls ?? undefined)
-        if (stale(rc, addrs !== undefined)) rc = addon.sendMany(this.#core.fd, datas, addrs, sent, n, controls ?? undefined)
+        let rc = controls === null ? native.sendMany(fd, datas, addrs, sent, n) : native.sendMany(fd, datas, addrs, sent, n, controls)
+        if (stale(rc, addrs !== undefined)) rc = native.sendMany(fd, datas, addrs, sent, n, controls ?? undefined)
         if (rc > 0) {
           let bytes = 0
           let datagrams = 0
@@ -365,7 +371,8 @@ export class DatagramSender {
             bytes += lengths[i]
             datagrams += trains ? trains[i] : 1
           }
-          this.#sent(datagrams, bytes)
+          raw[SENT] += datagrams
+          raw[BYTES_SENT] += bytes
           sent += rc
           continue
         }
