@@ -156,11 +156,12 @@ export class RecvBatch implements Iterable<Buffer> {
     return this.#lost
   }
 
-  /** @internal Bytes stored and datagrams truncated, in the last load. */
+  /** @internal Bytes stored, in the last load. */
   get loadedBytes(): number {
     return this.#bytes
   }
 
+  /** @internal Datagrams truncated (cut to the receive slot), in the last load. */
   get loadedTruncated(): number {
     return this.#truncated
   }
