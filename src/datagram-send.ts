@@ -223,6 +223,20 @@ export class DatagramSender {
     if (length <= 0) length = byteLength(bytes)
     if (!controlled) return this.send(bytes, 0, length, addr)
     const segment = this.#control[C.flags] & C.SEGMENT ? this.#control[C.segment] : 0
+    if (segment === 0) {
+      // One datagram, the common case, sent from here (no further call on
+      // the way); the counters are read before the system call.
+      const raw = this.#raw
+      if (raw[QUEUED] === 0) {
+        const fd = this.#core.fd
+        const control = this.#controlBytes
+        const rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
+        if (rc < 0) return this.#msgRefused(rc, bytes, length, addr, 1)
+        raw[SENT]++
+        raw[BYTES_SENT] += rc
+        return true
+      }
+    }
     if (segment > 0 && (length <= segment || length > MAX_GSO_BYTES || Math.ceil(length / segment) > MAX_GSO_SEGMENTS || !this.gso)) {
       // One datagram needs no GSO; a train the kernel cannot take in one call goes as datagrams.
       this.#control[C.flags] &= ~C.SEGMENT
@@ -237,26 +251,41 @@ export class DatagramSender {
     // The counters are read before the call: after a system call the memory
     // it did not touch is cold, so the success path touches only them.
     const raw = this.#raw
-    if (raw[QUEUED] === 0) {
-      const fd = this.#core.fd
-      const control = this.#controlBytes
-      let rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
-      if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendMsg(fd, bytes, control, addr)
+    if (raw[QUEUED] > 0) {
+      this.#enqueue(viewOf(bytes, 0, length), addr, this.#control, 0)
+      return this.#wait()
+    }
+    const fd = this.#core.fd
+    const control = this.#controlBytes
+    const rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
+    if (rc < 0) return this.#msgRefused(rc, bytes, length, addr, datagrams)
+    raw[SENT] += datagrams
+    raw[BYTES_SENT] += rc
+    return true
+  }
+
+  /**
+   * A sendmsg (of this.#control) the kernel refused with `rc`: tried once
+   * more for a stale error, datagrams instead of GSO on EIO, queued on
+   * EAGAIN (false), else the error thrown.
+   */
+  #msgRefused(rc: number, bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
+    if (stale(rc, addr !== undefined)) {
+      rc = native.sendMsg(this.#core.fd, bytes, this.#controlBytes, addr)
       if (rc >= 0) {
-        raw[SENT] += datagrams
-        raw[BYTES_SENT] += rc
+        this.#sent(datagrams, rc)
         return true
       }
-      if (rc === EIO && datagrams > 1) {
-        // The route's device cannot offload the checksum: datagrams instead, and no GSO from now on.
-        this.#gso = false
-        const segment = this.#control[C.segment]
-        this.#control[C.flags] &= ~C.SEGMENT
-        return this.#sendPieces(bytes, length, segment, addr)
-      }
-      if (rc !== EAGAIN) throw this.#error(rc, 'sendmsg', addr)
-      this.#stats.raw[STAT.eagain]++
     }
+    if (rc === EIO && datagrams > 1) {
+      // The route's device cannot offload the checksum: datagrams instead, and no GSO from now on.
+      this.#gso = false
+      const segment = this.#control[C.segment]
+      this.#control[C.flags] &= ~C.SEGMENT
+      return this.#sendPieces(bytes, length, segment, addr)
+    }
+    if (rc !== EAGAIN) throw this.#error(rc, 'sendmsg', addr)
+    this.#stats.raw[STAT.eagain]++
     this.#enqueue(viewOf(bytes, 0, length), addr, this.#control, 0)
     return this.#wait()
   }
