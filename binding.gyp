@@ -34,8 +34,8 @@
       ],
       "cflags!": ["-fno-exceptions", "-O3"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-O3"],
-      "cflags": ["-O2", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fvisibility=hidden", "-fvisibility-inlines-hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-O2", "-fvisibility=hidden", "-fno-plt", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fvisibility=hidden", "-fvisibility-inlines-hidden", "-fno-plt", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["netsock_prebuild==1", {
           "sources": ["native/glibc-compat.cc"],

@@ -3,6 +3,8 @@
 //   pingpong         a ping-pong client (netsock 'batch', netsock 'message'
 //                    or node:dgram), so it can be pinned to a CPU with taskset
 //                    next to the echo server, like the C client;
+//   softpath         the same clients' own path per round trip, against an
+//                    echo in the same process (no wake-up in the figure);
 //   recv, blast, pingpong-server
 //                    netsock stand-ins for the C reference's peers, used only
 //                    when no C compiler is available (bench/c/build.mjs).
@@ -71,6 +73,7 @@ async function pingpong() {
   let lastProgress = performance.now()
   let sock
   let stopWatchdog = () => {}
+  let cpu0 = null // CPU use when the measured round trips start
   const started = performance.now()
 
   const finished = new Promise((resolve, reject) => {
@@ -79,6 +82,7 @@ async function pingpong() {
       const t1 = performance.now()
       if (bytes !== size) return reject(new Error(`reply of ${bytes} bytes, sent ${size}`))
       if (i >= WARMUP_ROUNDS) rtt[i - WARMUP_ROUNDS] = t1 - t0
+      else if (i === WARMUP_ROUNDS - 1) cpu0 = process.cpuUsage()
       lastProgress = t1
       if (++i === total) return resolve()
       t0 = performance.now()
@@ -122,8 +126,10 @@ async function pingpong() {
       })
     }
   })
+  let cpu
   try {
     await finished
+    cpu = process.cpuUsage(cpu0)
   } finally {
     stopWatchdog()
     sock?.close()
@@ -132,7 +138,70 @@ async function pingpong() {
   rtt.sort()
   const us = (ms) => Number((ms * 1000).toFixed(2))
   print({ mode: 'pingpong', impl, size, count, warmup: WARMUP_ROUNDS, p50Us: us(percentile(rtt, 0.5)), p99Us: us(percentile(rtt, 0.99)),
-    meanUs: us(sum / count), minUs: us(rtt[0]), maxUs: us(rtt[count - 1]) })
+    meanUs: us(sum / count), minUs: us(rtt[0]), maxUs: us(rtt[count - 1]), cpuUser: cpu.user / 1e6, cpuSys: cpu.system / 1e6 })
+}
+
+// ------------------------------------------------- client software path
+
+/**
+ * softpath: the client's own path per round trip, in one process. A netsock
+ * echo socket answers each ping from a setImmediate, that is after the client
+ * went back to the event loop, as a reply from another process arrives; the
+ * client measures from the moment the reply is in its socket to its handler
+ * (the loop's epoll, the receive call, delivery). No wake-up is in it.
+ */
+async function softpath() {
+  const count = num('count'), size = num('size', 32), impl = opts.impl ?? 'netsock-batch'
+  const type = addr.includes(':') ? 'udp6' : 'udp4'
+  const total = count + WARMUP_ROUNDS
+  const samples = new Float64Array(count)
+  const out = payload(size)
+  const echo = createSocket({ type }).bind(0, addr)
+  const inbox = Buffer.alloc(2048)
+  let queuedAt = 0
+  let i = 0
+  let sock
+  const answer = () => {
+    const r = echo.recvInto(inbox)
+    if (r === null) return fail('the echo found no ping')
+    echo.send(inbox.subarray(0, r.bytes))
+    queuedAt = performance.now() // the reply is in the client's socket: loopback delivery is synchronous
+  }
+  await new Promise((resolve, reject) => {
+    const onReply = (bytes) => {
+      const t = performance.now()
+      if (bytes !== size) return reject(new Error(`reply of ${bytes} bytes, sent ${size}`))
+      if (i >= WARMUP_ROUNDS) samples[i - WARMUP_ROUNDS] = t - queuedAt
+      if (++i === total) return resolve()
+      sock.send(out)
+      setImmediate(answer)
+    }
+    const start = (port) => {
+      echo.connect(port, addr)
+      sock.send(out)
+      setImmediate(answer)
+    }
+    if (impl === 'dgram') {
+      sock = dgram.createSocket(type)
+      sock.on('error', reject)
+      sock.on('message', (msg) => onReply(msg.length))
+      sock.bind(0, addr, () => sock.connect(echo.address().port, addr, () => start(sock.address().port)))
+    } else {
+      sock = createSocket({ type }).bind(0, addr)
+      sock.connect(echo.address().port, addr)
+      sock.on('error', reject)
+      if (impl === 'netsock-batch') sock.on('batch', (b) => { for (let k = 0; k < b.length; k++) onReply(b.size(k)) })
+      else if (impl === 'netsock-message') sock.on('message', (msg) => onReply(msg.length))
+      else return reject(new Error(`unknown --impl ${impl}`))
+      setImmediate(() => start(sock.address().port)) // reading starts on the next tick after the listener is added
+    }
+  })
+  sock.close()
+  echo.close()
+  const sum = samples.reduce((a, b) => a + b, 0)
+  samples.sort()
+  const us = (ms) => Number((ms * 1000).toFixed(3))
+  print({ mode: 'softpath', impl, size, count, p50Us: us(percentile(samples, 0.5)), p99Us: us(percentile(samples, 0.99)), meanUs: us(sum / count) })
 }
 
 // ------------------------------------------------------- stand-in peers
@@ -240,6 +309,6 @@ async function pingpongServer() {
   print({ mode: 'pingpong-server', impl: 'netsock', port, echoed })
 }
 
-const modes = { pingpong, recv, blast, 'pingpong-server': pingpongServer }
+const modes = { pingpong, softpath, recv, blast, 'pingpong-server': pingpongServer }
 if (!modes[mode]) fail(`usage: node bench/udp-peer.mjs <${Object.keys(modes).join('|')}> --option value ...`)
 modes[mode]().catch((err) => fail(err.message))

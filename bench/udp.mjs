@@ -2,14 +2,21 @@
 //  1. single send, 64 B and 1200 B: C sendto vs netsock send() vs dgram.send;
 //  2. batched send, 1200 B: C sendmmsg (64) and C GSO (40 x 1200) vs netsock
 //     sendMany (64) and sendSegments (48,000 B / 1200), dgram.send for reference;
-//  3. receive at one fixed offered load from the C blaster, chosen in this run
+//  3. per-datagram control, 1200 B, ECN ECT(0) and the source address on
+//     every datagram (IP_TOS + IP_PKTINFO control messages): C sendmsg vs
+//     netsock sendMessage(), C sendmmsg (64) vs netsock sendMany() with
+//     per-entry control (dgram has no per-datagram control);
+//  4. receive at one fixed offered load from the C blaster, chosen in this run
 //     as the lowest rate of a ladder where dgram loses: C recvmmsg vs netsock
 //     'batch' vs netsock 'message' vs dgram 'message';
-//  4. ping-pong round trip against the C echo server: C client vs netsock
-//     clients vs dgram client (clients run in bench/udp-peer.mjs), with both
-//     ends pinned to one CPU and to two CPUs: on a VM, waking an idle vCPU
-//     costs more than the whole software path, so placement is stated, not left
-//     to the scheduler.
+//  5. ping-pong round trip, 32 B, against the C echo server: C client vs
+//     netsock clients vs dgram client (clients run in bench/udp-peer.mjs),
+//     with both ends pinned to different CPUs and to one CPU: on a VM, waking
+//     an idle vCPU costs more than the whole software path, so placement is
+//     stated, not left to the scheduler. Beside it, the clients' own software
+//     path per round trip, which no wake-up blurs: in one process on one CPU,
+//     the time from a reply entering the client's socket to the client's
+//     handler (epoll, the receive call, delivery).
 // Every sender sends to a fresh C `recv` sink; senders count only what the
 // kernel took (a send that returns false waits for 'drain'). Each figure is
 // the median of REPS runs taken in turn (C, netsock, dgram, C, ...), so a
@@ -35,9 +42,9 @@ const require = createRequire(import.meta.url)
 const PEER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'udp-peer.mjs')
 
 export const name = 'udp'
-export const title = 'udp: send, batched send, receive and round trip vs C and node:dgram (loopback)'
-export const measures = 'UDP send, batched send, receive, round trip: netsock vs C and node:dgram'
-export const estimateSeconds = 90
+export const title = 'udp: send, batched send, per-datagram control, receive and round trip vs C and node:dgram (loopback)'
+export const measures = 'UDP send, batched send, per-datagram control (ECN + source), receive, round trip: netsock vs C and node:dgram'
+export const estimateSeconds = 240
 
 /** Lines for the closing summary of `npm run bench`. */
 export function headline(res) {
@@ -50,6 +57,9 @@ export function headline(res) {
 const ADDR = '127.0.0.1'
 const RCVBUF = 4 << 20 // requested of every receiver (the kernel reports twice this, man 7 socket)
 const REPS = 3
+// One datagram per call is the noisiest send figure (a system call each, on a
+// loaded 2-CPU VM): sections 1 and 3 take more runs.
+const SINGLE_REPS = 5
 // 1. single send
 const SEND_SIZES = [64, 1200]
 const SINGLE_COUNT = 200_000
@@ -61,27 +71,38 @@ const BATCH_COUNT = 256_000 // 4000 sendmmsg calls
 const GSO_SEGMENT = 1200
 const GSO_SEGMENTS = 40 // 48,000 B per call
 const GSO_COUNT = 960_000 // 24,000 GSO calls (GSO runs ~4x faster: longer count, similar time)
-// 3. receive
+// 3. per-datagram control
+const CONTROL_SIZE = 1200
+const CONTROL_COUNT = 200_000 // sendMessage: one sendmsg per datagram
+const CONTROL_TOS = 2 // ECT(0) in the TOS byte's ECN bits
+const CONTROL_SOURCE = ADDR
+// 4. receive
 const RECV_SIZE = 64
 const RECV_SECONDS = 2
 const RATE_LADDER = [300_000, 400_000, 500_000, 600_000, 700_000]
 const CALIBRATE_SECONDS = 1
 const DGRAM_LOSES = 0.02 // the calibration stops at the first rate where dgram loses more than this
-// 4. round trip
-const RTT_COUNT = 20_000
-const RTT_SIZE = 64
-const RTT_CROSS_REPS = 2
+// 5. round trip
+const RTT_COUNT = 10_000
+const RTT_SIZE = 32
+// Wake-ups make different-CPU figures the noisiest: more, shorter runs taken
+// in turn, so a slow spell of the host lands in one run of each client.
+const RTT_CROSS_REPS = 9
+const RTT_SAME_REPS = 5
+const SOFTPATH_COUNT = 20_000
 // Bounds: no send loop runs longer than this, no drain is awaited longer.
 const MAX_SEND_MS = 20_000
 const DRAIN_TIMEOUT_MS = 5_000
 
 const TARGET = {
-  single: 0.85, // netsock.send >= 0.85x C sendto
+  single: 0.9, // netsock.send >= 0.9x C sendto
+  control: 0.85, // sendMessage >= 0.85x C sendmsg, sendMany >= 0.85x C sendmmsg, with the same control messages
   gsoVsC: 0.85, // sendSegments >= 0.85x C GSO
   gsoVsDgram: 2.5, // sendSegments >= 2.5x dgram
   recvVsC: 0.9, // netsock receive >= 0.9x C recvmmsg ...
   recvLoss: 0.01, // ... with < 1% loss at the rate where dgram loses
-  rtt: 1.2, // round trip p50 <= 1.2x C
+  rtt: 1.2, // round trip p50 <= 1.2x C ...
+  rttVsDgram: 1, // ... and no slower than dgram
 }
 
 /** Fixed payload bytes (not zeroed pages), as udpref.c fills them. */
@@ -199,6 +220,58 @@ async function netsockSendSegments(port, segment, count) {
   }
 }
 
+/**
+ * netsock sendMessage() with ECN ECT(0) and the source address: one message
+ * object, reused as a sender that fills its datagrams in place would.
+ */
+async function netsockSendMessage(port, size, count) {
+  const s = netsockSocket()
+  try {
+    const message = { data: payload(size), port, address: ADDR, ecn: 'ect0', source: CONTROL_SOURCE }
+    let waits = 0
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    const deadline = t0 + MAX_SEND_MS
+    for (let i = 0; i < count; i++) {
+      if (!s.sendMessage(message)) {
+        waits++
+        await drained(s)
+      }
+      if ((i & 4095) === 4095 && performance.now() > deadline) break
+    }
+    const seconds = (performance.now() - t0) / 1000
+    const { sent, eagain } = s.stats
+    return { sent, seconds, pps: sent / seconds, ...cpuSince(cpu0), eagain, drainWaits: waits }
+  } finally {
+    s.close()
+  }
+}
+
+/** netsock sendMany() in batches of BATCH entries, each { data, ecn: 'ect0', source } (its own control messages). */
+async function netsockSendManyControl(port, size, count) {
+  const s = netsockSocket()
+  try {
+    const data = payload(size)
+    const list = Array.from({ length: BATCH }, () => ({ data, ecn: 'ect0', source: CONTROL_SOURCE }))
+    let waits = 0
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    const deadline = t0 + MAX_SEND_MS
+    for (let offered = 0, calls = 0; offered < count; offered += BATCH, calls++) {
+      if (s.sendMany(list, port, ADDR) < BATCH) {
+        waits++
+        await drained(s)
+      }
+      if ((calls & 255) === 255 && performance.now() > deadline) break
+    }
+    const seconds = (performance.now() - t0) / 1000
+    const { sent, eagain } = s.stats
+    return { sent, seconds, pps: sent / seconds, ...cpuSince(cpu0), eagain, drainWaits: waits }
+  } finally {
+    s.close()
+  }
+}
+
 /** dgram.send with a callback each, at most DGRAM_IN_FLIGHT outstanding; counts completions without error. */
 async function dgramSend(port, size, count) {
   const s = dgram.createSocket('udp4')
@@ -267,11 +340,11 @@ async function warm(send) {
   }
 }
 
-/** Runs each sender REPS times in turn; returns per sender { runs, pps (median), ... }. */
-async function measureSenders(ctx, senders) {
+/** Runs each sender `reps` times in turn; returns per sender { runs, pps (median), ... }. */
+async function measureSenders(ctx, senders, reps = REPS) {
   for (const s of senders) if (s.warm && s.available) await warm(s.warm)
   const runs = Object.fromEntries(senders.map((s) => [s.id, []]))
-  for (let rep = 0; rep < REPS; rep++) {
+  for (let rep = 0; rep < reps; rep++) {
     for (const s of senders) {
       if (!s.available) continue
       runs[s.id].push(await withSink(ctx, s.run))
@@ -308,7 +381,7 @@ async function measureSenders(ctx, senders) {
 async function sectionSingle(ctx) {
   const bySize = {}
   for (const size of SEND_SIZES) {
-    console.log(`single send, ${size} B: ${REPS} runs each of ${ctx.haveC ? 'C sendto, ' : ''}netsock send(), dgram.send (${SINGLE_COUNT} datagrams)`)
+    console.log(`single send, ${size} B: ${SINGLE_REPS} runs each of ${ctx.haveC ? 'C sendto, ' : ''}netsock send(), dgram.send (${SINGLE_COUNT} datagrams)`)
     bySize[size] = await measureSenders(ctx, [
       { id: 'c', kind: 'c', label: 'C sendto', available: ctx.haveC, skipped: ctx.noC,
         run: (port) => cSender(['send', '--size', size, '--count', SINGLE_COUNT, '--port', port]) },
@@ -316,7 +389,7 @@ async function sectionSingle(ctx) {
         warm: (port) => netsockSend(port, size, 5000), run: (port) => netsockSend(port, size, SINGLE_COUNT) },
       { id: 'dgram', kind: 'dgram', label: 'dgram.send', available: true,
         warm: (port) => dgramSend(port, size, 5000), run: (port) => dgramSend(port, size, SINGLE_COUNT) },
-    ])
+    ], SINGLE_REPS)
   }
   return bySize
 }
@@ -337,7 +410,24 @@ async function sectionBatched(ctx) {
   ])
 }
 
-// ------------------------------------------------------------- 3: receive
+// ------------------------------------------------- 3: per-datagram control
+
+async function sectionControl(ctx) {
+  console.log(`per-datagram control, ${CONTROL_SIZE} B, ECN ECT(0) + source address: ${SINGLE_REPS} runs each of ${ctx.haveC ? 'C sendmsg, C sendmmsg, ' : ''}netsock sendMessage(), sendMany()`)
+  const cmsgs = ['--tos', CONTROL_TOS, '--source', CONTROL_SOURCE]
+  return measureSenders(ctx, [
+    { id: 'c_sendmsg', kind: 'c', label: 'C sendmsg (IP_TOS + IP_PKTINFO)', available: ctx.haveC, skipped: ctx.noC,
+      run: (port) => cSender(['sendmsg', '--size', CONTROL_SIZE, '--count', CONTROL_COUNT, ...cmsgs, '--port', port]) },
+    { id: 'netsock_sendMessage', kind: 'netsock', label: "netsock sendMessage({ ecn: 'ect0', source })", available: true,
+      warm: (port) => netsockSendMessage(port, CONTROL_SIZE, 5000), run: (port) => netsockSendMessage(port, CONTROL_SIZE, CONTROL_COUNT) },
+    { id: 'c_sendmmsg', kind: 'c', label: `C sendmmsg (batch ${BATCH}, IP_TOS + IP_PKTINFO each)`, available: ctx.haveC, skipped: ctx.noC,
+      run: (port) => cSender(['sendmmsg', '--size', CONTROL_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, ...cmsgs, '--port', port]) },
+    { id: 'netsock_sendMany', kind: 'netsock', label: `netsock sendMany() (batch ${BATCH}, ecn + source each)`, available: true,
+      warm: (port) => netsockSendManyControl(port, CONTROL_SIZE, 100 * BATCH), run: (port) => netsockSendManyControl(port, CONTROL_SIZE, BATCH_COUNT) },
+  ], SINGLE_REPS)
+}
+
+// ------------------------------------------------------------- 4: receive
 
 /** Drops counted by the kernel for the UDP socket bound to 127.0.0.1:port (/proc/net/udp, last column), or null. */
 function procDrops(port) {
@@ -487,7 +577,7 @@ async function sectionReceive(ctx) {
   return { rate, seconds: RECV_SECONDS, size: RECV_SIZE, dgram_loses: dgramLoses, blaster_limit: last.achieved_rate < 0.95 * last.rate ? last.achieved_rate : null, calibration, rows: out }
 }
 
-// ---------------------------------------------------------- 4: round trip
+// ---------------------------------------------------------- 5: round trip
 
 async function roundTrip(ctx, client, cpus) {
   const server = await startRef(['pingpong-server', '--port', 0, '--count', RTT_COUNT], { program: ctx.peerProgram, cpus: cpus?.server })
@@ -516,8 +606,8 @@ async function sectionRoundTrip(ctx) {
     : n < 2
       ? [{ id: 'same_cpu', label: 'same CPU', cpus: { server: 0, client: 0 }, reps: REPS }]
       : [
-          { id: 'same_cpu', label: `same CPU (both on CPU ${n - 1})`, cpus: { server: n - 1, client: n - 1 }, reps: REPS },
           { id: 'cross_cpu', label: `different CPUs (server CPU 0, client CPU ${n - 1})`, cpus: { server: 0, client: n - 1 }, reps: RTT_CROSS_REPS },
+          { id: 'same_cpu', label: `same CPU (both on CPU ${n - 1})`, cpus: { server: n - 1, client: n - 1 }, reps: RTT_SAME_REPS },
         ]
   const clients = [
     { id: 'c', kind: 'c', label: 'C client (send + recv)', available: ctx.haveC },
@@ -537,11 +627,42 @@ async function sectionRoundTrip(ctx) {
       const r = runs[c.id]
       out[p.id].clients[c.id] = c.available
         ? { id: c.id, label: c.label, kind: c.kind, p50_us: median(r.map((x) => x.p50Us)), p99_us: median(r.map((x) => x.p99Us)),
-            mean_us: median(r.map((x) => x.meanUs)), runs: r }
+            mean_us: median(r.map((x) => x.meanUs)), min_p50_us: Math.min(...r.map((x) => x.p50Us)),
+            // The client process's CPU per round trip (user + kernel); on a VM it also counts time the host took the vCPU away.
+            cpu_us: r[0].cpuUser == null ? null : median(r.map((x) => ((x.cpuUser + x.cpuSys) * 1e6) / RTT_COUNT)), runs: r }
         : { id: c.id, label: c.label, kind: c.kind, skipped: ctx.noC }
     }
   }
-  return { count: RTT_COUNT, size: RTT_SIZE, warmup: 1000, placements: out }
+  return { count: RTT_COUNT, size: RTT_SIZE, warmup: 1000, placements: out, software_path: await softwarePath(pin) }
+}
+
+/**
+ * The event-loop clients' own path per round trip, without wake-ups: in one
+ * process pinned to one CPU, a netsock echo socket answers each ping from a
+ * setImmediate (after the client went back to the loop, as a remote reply
+ * arrives) and the client measures from that reply entering its socket to
+ * its handler: epoll, the receive call, delivery. Runs in turn, medians.
+ */
+async function softwarePath(pin) {
+  const impls = [
+    { id: 'netsock_batch', kind: 'netsock', label: "netsock 'batch'" },
+    { id: 'netsock_message', kind: 'netsock', label: "netsock 'message'" },
+    { id: 'dgram', kind: 'dgram', label: "dgram 'message'" },
+  ]
+  console.log(`client software path per round trip, in one process${pin ? ' on one CPU' : ''}: ${REPS} runs each of ${impls.map((i) => i.label).join(', ')}`)
+  const runs = Object.fromEntries(impls.map((i) => [i.id, []]))
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const i of impls) {
+      const args = ['softpath', '--impl', i.id.replace('_', '-'), '--count', SOFTPATH_COUNT, '--size', RTT_SIZE]
+      runs[i.id].push(await runRef(args, { program: [process.execPath, PEER], cpus: pin ? os.availableParallelism() - 1 : undefined }))
+    }
+  }
+  const out = {}
+  for (const i of impls) {
+    const r = runs[i.id]
+    out[i.id] = { ...i, p50_us: median(r.map((x) => x.p50Us)), mean_us: median(r.map((x) => x.meanUs)), runs: r }
+  }
+  return { count: SOFTPATH_COUNT, size: RTT_SIZE, clients: out }
 }
 
 // --------------------------------------------------------------------- run
@@ -614,17 +735,18 @@ async function runSuite(started) {
   }
   const single = await timed('single send', sectionSingle)
   const batched = await timed('batched send', sectionBatched)
+  const control = await timed('per-datagram control', sectionControl)
   const receive = await timed('receive', sectionReceive)
   const rtt = await timed('round trip', sectionRoundTrip)
   const env = { ...environment(loadedAddon(require)), ...machine(ctx) }
   const seconds = (performance.now() - started) / 1000
-  const targets = evaluateTargets(ctx, { single, batched, receive, rtt })
+  const targets = evaluateTargets(ctx, { single, batched, control, receive, rtt })
   const results = {
     suite: name,
     timestamp: new Date().toISOString(),
     environment: env,
     method: {
-      summary: `median of ${REPS} runs, taken in turn; senders count what the kernel took, timed first call to last acceptance; each send run goes to a fresh C recv sink`,
+      summary: `median of ${REPS} runs (${SINGLE_REPS} for single sends and per-datagram control, ${RTT_CROSS_REPS}/${RTT_SAME_REPS} for round trips on different CPUs / one CPU), taken in turn; senders count what the kernel took, timed first call to last acceptance; each send run goes to a fresh C recv sink`,
       single_count: SINGLE_COUNT,
       batch_count: BATCH_COUNT,
       gso_count: GSO_COUNT,
@@ -633,11 +755,14 @@ async function runSuite(started) {
       receive_seconds: RECV_SECONDS,
       rate_ladder: RATE_LADDER,
       round_trips: RTT_COUNT,
+      round_trip_size: RTT_SIZE,
+      control: { size: CONTROL_SIZE, count: CONTROL_COUNT, tos: CONTROL_TOS, source: CONTROL_SOURCE },
     },
     targets,
     section_seconds: sectionSeconds,
     single_send: single,
     batched_send: batched,
+    control_send: control,
     receive,
     round_trip: rtt,
     seconds: Number(seconds.toFixed(1)),
@@ -652,7 +777,7 @@ async function runSuite(started) {
 
 // ------------------------------------------------------------------ targets
 
-function evaluateTargets(ctx, { single, batched, receive, rtt }) {
+function evaluateTargets(ctx, { single, batched, control, receive, rtt }) {
   const t = []
   // A ratio that could not be measured (no C compiler) is not testable, never MISSED.
   const add = (section, what, ratio, target, op, extra = {}) =>
@@ -663,6 +788,8 @@ function evaluateTargets(ctx, { single, batched, receive, rtt }) {
   }
   add('batched_send', 'netsock sendSegments() / C GSO', ctx.haveC && batched.c_gso.pps ? batched.netsock_sendSegments.pps / batched.c_gso.pps : null, TARGET.gsoVsC, '>=')
   add('batched_send', 'netsock sendSegments() / dgram.send', batched.netsock_sendSegments.pps / batched.dgram.pps, TARGET.gsoVsDgram, '>=')
+  add('control_send', 'netsock sendMessage() / C sendmsg, ECN + source', ctx.haveC ? control.netsock_sendMessage.pps / control.c_sendmsg.pps : null, TARGET.control, '>=')
+  add('control_send', 'netsock sendMany() / C sendmmsg, ECN + source per entry', ctx.haveC ? control.netsock_sendMany.pps / control.c_sendmmsg.pps : null, TARGET.control, '>=')
   for (const id of ['netsock_batch', 'netsock_message']) {
     const row = receive.rows[id]
     const ratio = ctx.haveC ? row.delivered_pps / receive.rows.c.delivered_pps : null
@@ -678,6 +805,7 @@ function evaluateTargets(ctx, { single, batched, receive, rtt }) {
     for (const id of ['netsock_batch', 'netsock_message']) {
       const c = p.clients.c
       add('round_trip', `${p.clients[id].label} p50 / C p50, ${p.label}`, ctx.haveC ? p.clients[id].p50_us / c.p50_us : null, TARGET.rtt, '<=')
+      add('round_trip', `${p.clients[id].label} p50 / dgram p50, ${p.label}`, p.clients[id].p50_us / p.clients.dgram.p50_us, TARGET.rttVsDgram, '<=')
     }
   }
   return t
@@ -686,7 +814,7 @@ function evaluateTargets(ctx, { single, batched, receive, rtt }) {
 // ------------------------------------------------------------------- report
 
 const pct = (x) => (x == null ? '-' : `${(x * 100).toFixed(2)}%`)
-const us = (x) => (x == null ? '-' : `${x.toFixed(1)} µs`)
+const us = (x) => (x == null ? '-' : `${x.toFixed(x < 10 ? 2 : 1)} µs`)
 const verdict = (t) => (t.untestable ? `not testable (${t.untestable})` : t.met ? 'MET' : 'MISSED')
 const ratioCell = (a, b) => (a == null || b == null || !b ? '-' : formatRatio(a / b))
 const cpuCell = (x) => (x.user_ns == null ? '-' : `${Math.round(x.user_ns)} + ${Math.round(x.sys_ns)} ns`)
@@ -695,13 +823,13 @@ function report(ctx, res) {
   const lines = []
   const say = (s = '') => lines.push(s)
   const env = res.environment
-  const { single_send: single, batched_send: batched, receive, round_trip: rtt } = res
+  const { single_send: single, batched_send: batched, control_send: control, receive, round_trip: rtt } = res
   const targetOf = (section, what) => res.targets.find((t) => t.section === section && t.what.startsWith(what))
 
   say(`## ${title}`)
   say()
   say(`${env.node}, ${env.platform}, ${env.cpu} (${env.cpus} CPUs), kernel ${env.kernel}, load ${env.loadavg.join(' ')}, addon ${env.addon}; peers: ${env.peers}`)
-  say(`Every figure is the median of ${REPS} runs taken in turn. Send: datagrams the kernel took per second of the sender's own loop, each run into a fresh ${ctx.haveC ? 'C `recv`' : 'netsock stand-in'} sink ("delivered" = what the sink got). dgram keeps at most ${DGRAM_IN_FLIGHT} sends in flight. CPU/datagram: the sender process's user and kernel CPU time over its loop (getrusage), which a busy neighbour on the core barely moves: the user part is the library's own cost, the kernel part is the same system call work for all.`)
+  say(`Every figure is the median of runs taken in turn (${SINGLE_REPS} for sections 1 and 3, ${REPS} for 2 and 4, ${RTT_CROSS_REPS} and ${RTT_SAME_REPS} for the two round-trip placements). Send: datagrams the kernel took per second of the sender's own loop, each run into a fresh ${ctx.haveC ? 'C `recv`' : 'netsock stand-in'} sink ("delivered" = what the sink got). dgram keeps at most ${DGRAM_IN_FLIGHT} sends in flight. CPU/datagram: the sender process's user and kernel CPU time over its loop (getrusage), which a busy neighbour on the core barely moves: the user part is the library's own cost, the kernel part is the same system call work for all.`)
   say(`Sections took ${Object.entries(res.section_seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}.`)
 
   // 1
@@ -748,7 +876,26 @@ function report(ctx, res) {
 
   // 3
   say()
-  say(`### 3. Receive, ${RECV_SIZE} B at ${formatOps(receive.rate)}/s offered for ${RECV_SECONDS} s (SO_RCVBUF ${RCVBUF >> 20} MiB requested for every receiver)`)
+  say(`### 3. Per-datagram control, ${CONTROL_SIZE} B: ECN ECT(0) and the source address ${CONTROL_SOURCE} on every datagram`)
+  say()
+  say(`Each datagram carries IP_TOS (${CONTROL_TOS}: ECT(0)) and IP_PKTINFO (ipi_spec_dst ${CONTROL_SOURCE}) control messages; C builds them per datagram, netsock from the message's \`ecn\` and \`source\` (sendMessage reuses one message object; sendMany sends ${BATCH} { data, ecn, source } entries per call). node:dgram has no per-datagram control.`)
+  say()
+  say(table(['sender', '>datagrams/s', '>runs min–max', '>delivered', '>CPU/datagram user + sys', '>vs C (same control messages)'], ['c_sendmsg', 'netsock_sendMessage', 'c_sendmmsg', 'netsock_sendMany'].map((id) => {
+    const x = control[id]
+    if (x.skipped) return [x.label, x.skipped, '', '', '', '']
+    const cRef = id === 'netsock_sendMessage' ? control.c_sendmsg : id === 'netsock_sendMany' ? control.c_sendmmsg : null
+    return [x.label, formatOps(x.pps), `${formatOps(x.min_pps)}–${formatOps(x.max_pps)}`, pct(x.delivered_fraction), cpuCell(x),
+      cRef && !cRef.skipped ? ratioCell(x.pps, cRef.pps) : '-']
+  })))
+  say()
+  for (const what of ['netsock sendMessage() / C sendmsg', 'netsock sendMany() / C sendmmsg']) {
+    const t = targetOf('control_send', what)
+    say(`- ${t.what} = ${t.ratio == null ? '-' : formatRatio(t.ratio)} (target ≥ ${TARGET.control}x: **${verdict(t)}**)`)
+  }
+
+  // 4
+  say()
+  say(`### 4. Receive, ${RECV_SIZE} B at ${formatOps(receive.rate)}/s offered for ${RECV_SECONDS} s (SO_RCVBUF ${RCVBUF >> 20} MiB requested for every receiver)`)
   say()
   say(`Rate chosen in this run: the lowest of ${RATE_LADDER.map((r) => formatOps(r)).join(', ')}/s where dgram lost > ${DGRAM_LOSES * 100}% in a ${CALIBRATE_SECONDS} s probe (`
     + receive.calibration.map((c) => `${formatOps(c.rate)}/s: ${pct(c.loss)}`).join(', ') + ')'
@@ -769,27 +916,36 @@ function report(ctx, res) {
   }
   say('(At a fixed offered load a receiver that keeps up delivers the offered rate: the ratio shows who keeps up, loss shows by how much the others do not. CPU/datagram is the receiving process\'s CPU over the run per datagram received; at a rate below capacity it includes sleeping and waking, which is the same for all.)')
 
-  // 4
+  // 5
   say()
-  say(`### 4. UDP round trip, ${RTT_SIZE} B, ${ctx.haveC ? 'C' : 'netsock stand-in'} echo server, ${RTT_COUNT.toLocaleString('en')} round trips after 1000 warm-up${Object.values(rtt.placements)[0].cpus ? ', both ends pinned with taskset' : ''}`)
+  say(`### 5. UDP round trip, ${RTT_SIZE} B, ${ctx.haveC ? 'C' : 'netsock stand-in'} echo server, ${RTT_COUNT.toLocaleString('en')} round trips after 1000 warm-up${Object.values(rtt.placements)[0].cpus ? ', both ends pinned with taskset' : ''}`)
   for (const p of Object.values(rtt.placements)) {
     say()
     say(`**${p.label}** (median of ${p.reps} runs)`)
     say()
     const c = p.clients.c
-    say(table(['client', '>p50', '>p99', '>mean', '>p50 vs C', '>p99 vs C', '>p50 vs dgram'], ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
+    say(table(['client', '>p50', '>p50 best run', '>p99', '>mean', '>client CPU/round trip', '>p50 vs C', '>p99 vs C', '>p50 vs dgram'], ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
       const x = p.clients[id]
-      if (x.skipped) return [x.label, x.skipped, '', '', '', '', '']
-      return [x.label, us(x.p50_us), us(x.p99_us), us(x.mean_us), ctx.haveC ? ratioCell(x.p50_us, c.p50_us) : '-', ctx.haveC ? ratioCell(x.p99_us, c.p99_us) : '-',
+      if (x.skipped) return [x.label, x.skipped, '', '', '', '', '', '', '']
+      return [x.label, us(x.p50_us), us(x.min_p50_us), us(x.p99_us), us(x.mean_us), us(x.cpu_us), ctx.haveC ? ratioCell(x.p50_us, c.p50_us) : '-', ctx.haveC ? ratioCell(x.p99_us, c.p99_us) : '-',
         ratioCell(x.p50_us, p.clients.dgram.p50_us)]
     })))
     say()
     for (const id of ['netsock_batch', 'netsock_message']) {
       const t = res.targets.find((x) => x.section === 'round_trip' && x.what === `${p.clients[id].label} p50 / C p50, ${p.label}`)
-      say(`- ${p.clients[id].label}: p50 ${t.ratio == null ? '-' : formatRatio(t.ratio)} C (target ≤ ${TARGET.rtt}x: **${verdict(t)}**)`)
+      const d = res.targets.find((x) => x.section === 'round_trip' && x.what === `${p.clients[id].label} p50 / dgram p50, ${p.label}`)
+      say(`- ${p.clients[id].label}: p50 ${t.ratio == null ? '-' : formatRatio(t.ratio)} C (target ≤ ${TARGET.rtt}x: **${verdict(t)}**), ${formatRatio(d.ratio)} dgram (target ≤ ${TARGET.rttVsDgram}x: **${verdict(d)}**)`)
     }
     if (ctx.haveC) say(`- dgram, Node's own UDP path, is at ${ratioCell(p.clients.dgram.p50_us, c.p50_us)} C: a client driven by the event loop pays an epoll round and a callback into JS per reply, which the blocking C client does not.`)
   }
+  const sp = rtt.software_path
+  say()
+  say(`**The clients' software path per round trip** (one process${Object.values(rtt.placements)[0].cpus ? ' pinned to one CPU' : ''}, ${sp.count.toLocaleString('en')} round trips, median of ${REPS} runs): from a ${sp.size} B reply entering the client's socket (a netsock echo socket answers each ping from a setImmediate, after the client went back to the loop) to the client's handler: the event loop's epoll, the receive call and delivery. No wake-up is in it, so the host's scheduling does not blur it.`)
+  say()
+  say(table(['client', '>p50', '>mean', '>p50 vs dgram'], ['netsock_batch', 'netsock_message', 'dgram'].map((id) => {
+    const x = sp.clients[id]
+    return [x.label, us(x.p50_us), us(x.mean_us), ratioCell(x.p50_us, sp.clients.dgram.p50_us)]
+  })))
 
   // targets
   say()
@@ -807,7 +963,7 @@ const metWord = (t) => (t.untestable ? 'not testable' : t.met ? 'met' : 'missed'
 
 /** The chart's content: sections of blocks of bars; each block has its own scale. */
 function chartModel(ctx, res) {
-  const { single_send: single, batched_send: batched, receive, round_trip: rtt } = res
+  const { single_send: single, batched_send: batched, control_send: control, receive, round_trip: rtt } = res
   const fmtPps = (v) => `${formatOps(v)}/s`
   const rel = (v, base, what) => (base ? `${formatRatio(v / base)} ${what}` : null)
   const target = (section, what) => res.targets.find((t) => t.section === section && t.what.startsWith(what))
@@ -854,10 +1010,30 @@ function chartModel(ctx, res) {
     }],
   })
 
+  if (control) {
+    const m1 = target('control_send', 'netsock sendMessage()')
+    const m2 = target('control_send', 'netsock sendMany()')
+    sections.push({
+      title: `3. Per-datagram control, ${CONTROL_SIZE} B, ECN ECT(0) + source address on every datagram: datagrams/s (higher is better)`,
+      blocks: [
+        {
+          title: 'one datagram per call (IP_TOS + IP_PKTINFO)',
+          rows: sendRows([control.c_sendmsg, control.netsock_sendMessage], () => (ctx.haveC ? control.c_sendmsg.pps : null), null),
+          target: ctx.haveC ? { value: TARGET.control * control.c_sendmsg.pps, label: `target ≥ ${TARGET.control}x C: ${metWord(m1)}` } : null,
+        },
+        {
+          title: `batches of ${BATCH}, control messages per datagram`,
+          rows: sendRows([control.c_sendmmsg, control.netsock_sendMany], () => (ctx.haveC ? control.c_sendmmsg.pps : null), null),
+          target: ctx.haveC ? { value: TARGET.control * control.c_sendmmsg.pps, label: `target ≥ ${TARGET.control}x C: ${metWord(m2)}` } : null,
+        },
+      ],
+    })
+  }
+
   const rt = (id) => res.targets.find((t) => t.section === 'receive' && t.what.startsWith(receive.rows[id].label))
   const recvPaint = painter()
   sections.push({
-    title: `3. Receive ${RECV_SIZE} B at ${formatOps(receive.rate)}/s offered for ${RECV_SECONDS} s: delivered/s (higher is better)`,
+    title: `4. Receive ${RECV_SIZE} B at ${formatOps(receive.rate)}/s offered for ${RECV_SECONDS} s: delivered/s (higher is better)`,
     blocks: [{
       title: '',
       rows: ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
@@ -877,10 +1053,11 @@ function chartModel(ctx, res) {
   })
 
   sections.push({
-    title: `4. Round trip, ${RTT_SIZE} B, ${ctx.haveC ? 'C' : 'netsock stand-in'} echo server: p50 bar, p99 whisker, µs (lower is better)`,
+    title: `5. Round trip, ${RTT_SIZE} B, ${ctx.haveC ? 'C' : 'netsock stand-in'} echo server: p50 bar, p99 whisker, µs (lower is better)`,
     blocks: Object.values(rtt.placements).map((p) => {
       const paint = painter()
       const tt = (id) => res.targets.find((t) => t.section === 'round_trip' && t.what === `${p.clients[id].label} p50 / C p50, ${p.label}`)
+      const td = (id) => res.targets.find((t) => t.section === 'round_trip' && t.what === `${p.clients[id].label} p50 / dgram p50, ${p.label}`)
       return {
         title: p.label,
         rows: ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
@@ -895,11 +1072,23 @@ function chartModel(ctx, res) {
           }
         }),
         target: ctx.haveC
-          ? { value: TARGET.rtt * p.clients.c.p50_us, label: `target p50 ≤ ${TARGET.rtt}x C: 'batch' ${metWord(tt('netsock_batch'))}, 'message' ${metWord(tt('netsock_message'))}` }
+          ? { value: TARGET.rtt * p.clients.c.p50_us, label: `target p50 ≤ ${TARGET.rtt}x C: 'batch' ${metWord(tt('netsock_batch'))}, 'message' ${metWord(tt('netsock_message'))}; ≤ dgram: 'batch' ${metWord(td('netsock_batch'))}, 'message' ${metWord(td('netsock_message'))}` }
           : null,
       }
     }),
   })
+  const sp = rtt.software_path
+  if (sp) {
+    const paint = painter()
+    sections.at(-1).blocks.push({
+      title: "the clients' software path per round trip: reply in the socket to handler, one process, no wake-up (p50)",
+      rows: ['netsock_batch', 'netsock_message', 'dgram'].map((id) => {
+        const x = sp.clients[id]
+        return { label: x.label, color: paint(x.kind), value: x.p50_us, text: [`p50 ${us(x.p50_us)}`, x.kind === 'netsock' && rel(x.p50_us, sp.clients.dgram.p50_us, 'dgram')].filter(Boolean).join(' · ') }
+      }),
+      target: null,
+    })
+  }
   return sections
 }
 
@@ -969,7 +1158,7 @@ function svg(ctx, res) {
   y += 16
   parts.push(`<text x="16" y="${y}" class="foot">${esc(`${res.timestamp} · Node ${env.node} · ${env.cpu} × ${env.cpus} · kernel ${env.kernel} · load ${env.loadavg.join(' ')} · peers: ${env.peers}`)}</text>`)
   y += 14
-  parts.push(`<text x="16" y="${y}" class="foot">${esc(`Medians of ${REPS} runs; each block is drawn to its own scale; ratios compare medians of this run. Numbers: ${path.relative(path.dirname(benchDir), path.join(resultsDir, 'latest.json'))}`)}</text>`)
+  parts.push(`<text x="16" y="${y}" class="foot">${esc(`Medians of ${REPS}-${RTT_CROSS_REPS} runs; each block is drawn to its own scale; ratios compare medians of this run. Numbers: ${path.relative(path.dirname(benchDir), path.join(resultsDir, 'latest.json'))}`)}</text>`)
   y += 12
   const legend = `<rect x="16" y="36" width="12" height="12" fill="${COLORS.c}" rx="2"/><text x="33" y="46" class="label">C (udpref)</text>
 <rect x="120" y="36" width="12" height="12" fill="${COLORS.netsock}" rx="2"/><rect x="134" y="36" width="12" height="12" fill="${COLORS.netsock2}" rx="2"/><text x="151" y="46" class="label">netsock (first / second API in a block)</text>

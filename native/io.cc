@@ -98,12 +98,11 @@ static void PrepareControl(msghdr* h, const int32_t* m, unsigned char* buf, size
   if (h->msg_controllen == 0) h->msg_control = nullptr;
 }
 
-// The sendmeta record `index` of a controls argument, or nullptr/false after a RangeError.
+// The sendmeta record `index` of the controls argument `arg` (any view of
+// the records' memory), or false after a RangeError.
 static bool ControlAt(Args& args, size_t arg, size_t index, const int32_t** out) {
   uint8_t* bytes;
   size_t len;
-  *out = nullptr;
-  if (args.Missing(arg)) return true;
   if (!args.Bytes(arg, &bytes, &len)) return false;
   if ((index + 1) * sendmeta::kStride * sizeof(int32_t) > len || reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
     return args.RangeError("send controls too small or misaligned");
@@ -145,22 +144,36 @@ static napi_value Send(napi_env env, napi_callback_info cbinfo) {
   return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
 }
 
-// sendMsg(fd, data, offset, length, addr?, controls, index) -> bytes sent or
-// -errno: one datagram (or one GSO train) with the control messages of
-// sendmeta record `index` (sendmsg, man 2 sendmsg).
+// sendTo(fd, data, addr?) -> bytes sent or -errno: all of `data` as one
+// datagram (sendto, man 2 send), to addr or, without it, the connected peer.
+// The common send(): three arguments to convert instead of five.
+static napi_value SendTo(napi_env env, napi_callback_info cbinfo) {
+  Args args(env, cbinfo, "sendTo");
+  int32_t fd;
+  uint8_t *data, *addr = nullptr;
+  size_t len, addrLen = 0;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || (args.count() > 2 && !args.Bytes(2, &addr, &addrLen))) return nullptr;
+  if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
+  ssize_t n;
+  do n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr), static_cast<socklen_t>(addrLen));
+  while (n < 0 && errno == EINTR);
+  return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
+}
+
+// sendMsg(fd, data, controls, addr?) -> bytes sent or -errno: all of `data`
+// as one datagram (or one GSO train) with the control messages of the first
+// sendmeta record of `controls` (sendmsg, man 2 sendmsg); without addr, to
+// the connected peer.
 static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "sendMsg");
-  int32_t fd, index;
-  uint8_t *data, *addr;
-  size_t len, addrLen;
-  int status;
-  const int32_t* control;
-  if (!args.Int(0, &fd) || !args.ByteRange(1, &data, &len, &status) || !args.OptionalBytes(4, &addr, &addrLen) ||
-      !args.Int(6, &index))
+  int32_t fd;
+  uint8_t *data, *addr = nullptr;
+  size_t len, addrLen = 0;
+  const int32_t* control = nullptr;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || !ControlAt(args, 2, 0, &control) ||
+      (args.count() > 3 && !args.Bytes(3, &addr, &addrLen)))
     return nullptr;
-  if (index < 0) return args.RangeError("index must be >= 0"), nullptr;
-  if (!ControlAt(args, 5, static_cast<size_t>(index), &control)) return nullptr;
-  if (status != 0) return Number(env, status);
+  if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
   iovec iov = {data, len};
   alignas(cmsghdr) unsigned char buf[kControlBytes];
   msghdr h;
@@ -169,7 +182,7 @@ static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   h.msg_namelen = static_cast<socklen_t>(addrLen);
   h.msg_iov = &iov;
   h.msg_iovlen = 1;
-  if (control != nullptr) PrepareControl(&h, control, buf, sizeof(buf));
+  PrepareControl(&h, control, buf, sizeof(buf));
   ssize_t n;
   do n = sendmsg(fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
@@ -208,7 +221,7 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   if (!perEntry && !args.OptionalBytes(2, &shared, &sharedLen)) return nullptr;
 
   const int32_t* controls = nullptr;
-  if (count > 0 && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls)) return nullptr;
+  if (count > 0 && !args.Missing(5) && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls)) return nullptr;
   if (controls != nullptr) controls -= (static_cast<size_t>(start) + count - 1) * sendmeta::kStride;
 
   IoScratch* io = Scratch(env);
@@ -296,15 +309,15 @@ static napi_value SendSegments(napi_env env, napi_callback_info cbinfo) {
   return Number(env, static_cast<double>(bytes));
 }
 
-// Points scratch message i at a receive slot, its sender address and its control space.
-static void PrepareReceive(IoScratch* io, int i, uint8_t* data, size_t len, uint8_t* addr) {
-  io->iovs[i] = {data, len};
-  msghdr& h = io->msgs[i].msg_hdr;
+// Points header h at a receive slot, its sender address and its control space.
+static void PrepareReceive(mmsghdr* m, iovec* iov, uint8_t* data, size_t len, uint8_t* addr, unsigned char* control) {
+  *iov = {data, len};
+  msghdr& h = m->msg_hdr;
   h.msg_name = addr;
   h.msg_namelen = kAddrStride;
-  h.msg_iov = &io->iovs[i];
+  h.msg_iov = iov;
   h.msg_iovlen = 1;
-  h.msg_control = io->control[i];
+  h.msg_control = control;
   h.msg_controllen = kControlBytes;
   h.msg_flags = 0;
 }
@@ -324,34 +337,53 @@ static bool MetaFits(Args& args, uint8_t* bytes, size_t len, size_t count) {
   return args.RangeError("metadata memory too small or misaligned");
 }
 
-// recvMany(fd, data, slot, max, meta, addrs) -> datagrams received or -errno
-// (recvmmsg, man 2 recvmmsg). Datagram i lands at data[i * slot]; its
-// metadata at meta[i * stride] and its sender at addrs[i * kAddrStride].
-// MSG_TRUNC makes the length the datagram's real size, so truncation is
-// visible (man 7 udp).
+// recvMany(fd, memory, slot, max, metaOffset, addrsOffset) -> datagrams
+// received or -errno (recvmmsg, man 2 recvmmsg). One memory holds it all:
+// datagram i lands at memory[i * slot], its metadata (recvLayout) at
+// memory[metaOffset + i * stride * 4] and its sender at
+// memory[addrsOffset + i * kAddrStride]. MSG_TRUNC makes the length the
+// datagram's real size, so truncation is visible (man 7 udp).
 static napi_value RecvMany(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "recvMany");
-  int32_t fd, slot, max;
-  uint8_t *data, *meta, *addrs;
-  size_t dataLen, metaLen, addrsLen;
-  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &dataLen) || !args.Int(2, &slot) || !args.Int(3, &max) ||
-      !args.Bytes(4, &meta, &metaLen) || !args.Bytes(5, &addrs, &addrsLen))
+  int32_t fd, slot, max, metaOffset, addrsOffset;
+  uint8_t* memory;
+  size_t size;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &memory, &size) || !args.Int(2, &slot) || !args.Int(3, &max) || !args.Int(4, &metaOffset) ||
+      !args.Int(5, &addrsOffset))
     return nullptr;
   if (slot <= 0 || max <= 0 || max > kMaxBatch) return args.RangeError("slot or batch size out of range"), nullptr;
-  if (dataLen == 0 && DetachedStatus(env, args[1]) != 0) return Number(env, kErrDetached);
-  if (static_cast<size_t>(slot) * max > dataLen || static_cast<size_t>(max) * kAddrStride > addrsLen)
+  if (size == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
+  size_t n = static_cast<size_t>(max), metaAt = static_cast<size_t>(metaOffset), addrsAt = static_cast<size_t>(addrsOffset);
+  if (metaOffset < 0 || addrsOffset < 0 || static_cast<size_t>(slot) * n > metaAt || metaAt + n * recvmeta::kStride * sizeof(int32_t) > addrsAt ||
+      addrsAt + n * kAddrStride > size)
     return args.RangeError("receive memory too small for the batch"), nullptr;
-  if (!MetaFits(args, meta, metaLen, max)) return nullptr;
+  if (!MetaFits(args, memory + metaAt, addrsAt - metaAt, n)) return nullptr;
   IoScratch* io = Scratch(env);
-  for (int i = 0; i < max; i++)
-    PrepareReceive(io, i, data + static_cast<size_t>(i) * slot, static_cast<size_t>(slot), addrs + static_cast<size_t>(i) * kAddrStride);
-  int n;
-  do n = recvmmsg(fd, io->msgs, max, MSG_DONTWAIT | MSG_TRUNC, nullptr);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return Errno(env, errno);
-  auto* fields = reinterpret_cast<int32_t*>(meta);
-  for (int i = 0; i < n; i++) FillMeta(&io->msgs[i], fields + i * recvmeta::kStride);
-  return Number(env, n);
+  uint8_t* addrs = memory + addrsAt;
+  if (io->rdata != memory || io->raddrs != addrs || io->rslot != static_cast<size_t>(slot)) {
+    io->rdata = memory;
+    io->raddrs = addrs;
+    io->rslot = static_cast<size_t>(slot);
+    io->rprepared = 0;
+  }
+  for (int i = io->rprepared; i < max; i++)
+    PrepareReceive(&io->rmsgs[i], &io->riovs[i], memory + static_cast<size_t>(i) * slot, static_cast<size_t>(slot), addrs + static_cast<size_t>(i) * kAddrStride,
+                   io->control[i]);
+  if (max > io->rprepared) io->rprepared = max;
+  int got;
+  do got = recvmmsg(fd, io->rmsgs, max, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) return Int32(env, -errno);
+  auto* fields = reinterpret_cast<int32_t*>(memory + metaAt);
+  for (int i = 0; i < got; i++) {
+    FillMeta(&io->rmsgs[i], fields + i * recvmeta::kStride);
+    // The kernel wrote these back: ready the header for the next call.
+    msghdr& h = io->rmsgs[i].msg_hdr;
+    h.msg_namelen = kAddrStride;
+    h.msg_controllen = kControlBytes;
+    h.msg_flags = 0;
+  }
+  return Int32(env, got);
 }
 
 // recvInto(fd, data, offset, length, meta, addr) -> 1, or -errno (-EAGAIN
@@ -370,8 +402,8 @@ static napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
   if (!MetaFits(args, meta, metaLen, 1)) return nullptr;
   if (status != 0) return Number(env, status);
   IoScratch* io = Scratch(env);
-  PrepareReceive(io, 0, data, len, addr);
   mmsghdr& m = io->msgs[0];
+  PrepareReceive(&m, &io->iovs[0], data, len, addr, io->control[0]);
   ssize_t n;
   do n = recvmsg(fd, &m.msg_hdr, MSG_DONTWAIT | MSG_TRUNC);
   while (n < 0 && errno == EINTR);
@@ -383,7 +415,7 @@ static napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
 
 void RegisterIo(napi_env env, napi_value exports) {
   static const Export kExports[] = {
-      {"encodeSockaddr", EncodeSockaddr}, {"send", Send},         {"sendMsg", SendMsg},   {"sendMany", SendMany},
+      {"encodeSockaddr", EncodeSockaddr}, {"send", Send},         {"sendTo", SendTo},     {"sendMsg", SendMsg},   {"sendMany", SendMany},
       {"sendSegments", SendSegments},     {"recvMany", RecvMany}, {"recvInto", RecvInto},
   };
   ExportAll(env, exports, kExports);

@@ -4,6 +4,9 @@
 
 #include <sys/socket.h>
 
+#include <cstddef>
+#include <cstdint>
+
 #include "layout.h"
 
 namespace netsock {
@@ -13,8 +16,19 @@ namespace netsock {
 constexpr int kControlBytes = 256;
 
 struct IoScratch {
+  // Sends (and recvInto): prepared on every call.
   mmsghdr msgs[kMaxBatch];
   iovec iovs[kMaxBatch];
+  // recvMany: headers stay prepared for the receive memory they point into
+  // (a pure function of that memory's address, its slot size and its address
+  // array's address), so a wake-up for one datagram rewrites one header, not
+  // the whole batch. Headers [0, rprepared) are ready for (rdata, rslot, raddrs).
+  mmsghdr rmsgs[kMaxBatch];
+  iovec riovs[kMaxBatch];
+  const uint8_t* rdata = nullptr;
+  const uint8_t* raddrs = nullptr;
+  size_t rslot = 0;
+  int rprepared = 0;
   alignas(8) unsigned char control[kMaxBatch][kControlBytes];
 };
 

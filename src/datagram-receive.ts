@@ -118,7 +118,7 @@ export class DatagramReceiver {
       if (fd < 0 || !this.wantsReadable) return
       const mem = this.#receiveMemory()
       if (!mem) return
-      const n = addon.recvMany(fd, mem.data, mem.slot, mem.capacity, mem.meta, mem.addrs)
+      const n = addon.recvMany(fd, mem.all, mem.slot, mem.capacity, mem.metaOffset, mem.addrsOffset)
       if (n === EAGAIN) return
       if (n === addon.ERR_DETACHED) continue // transferred away between reads: made anew above
       if (stale(n, !this.#core.connected)) {
@@ -163,16 +163,11 @@ export class DatagramReceiver {
   }
 
   #account(batch: RecvBatch, received: number): void {
-    const count = batch.load(received)
     const raw = this.#stats.raw
-    raw[STAT.received] += count
-    for (let i = 0; i < count; i++) {
-      raw[STAT.bytesReceived] += batch.size(i)
-      if (batch.truncated(i)) raw[STAT.truncated]++
-    }
-    raw[STAT.truncated] += batch.lostSegments
-    const drops = batch.dropCount(received)
-    if (drops > raw[STAT.dropped]) raw[STAT.dropped] = drops
+    raw[STAT.received] += batch.load(received)
+    raw[STAT.bytesReceived] += batch.loadedBytes
+    raw[STAT.truncated] += batch.loadedTruncated + batch.lostSegments
+    if (batch.drops > raw[STAT.dropped]) raw[STAT.dropped] = batch.drops
   }
 
   /** A receive error goes to waiting iterators, and to 'error' unless only iterators were there to take it. */
@@ -193,6 +188,7 @@ export class DatagramReceiver {
       // Each kind of consumer owns its copy: what a listener does to it, an iterator does not see.
       if (this.#iterators.size > 0) message = { data: Buffer.from(message.data), rinfo: { ...message.rinfo } }
     }
+    if (this.#iterators.size === 0) return
     // Reading pauses when every iterator is full, so one batch in flight can
     // land on top of highWaterMark; past that (other listeners keep reading)
     // a full iterator misses datagrams, counted, and its memory stays bounded.
@@ -204,7 +200,7 @@ export class DatagramReceiver {
   }
 
   #copy(batch: RecvBatch, i: number): Message {
-    return { data: Buffer.from(batch.data(i)), rinfo: Object.assign(batch.rinfo(i), batch.ancillary(i)) }
+    return { data: batch.copy(i), rinfo: batch.received(i) }
   }
 
   #deliver(batch: RecvBatch, fd: number): void {

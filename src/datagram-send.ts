@@ -11,7 +11,7 @@ import { SendQueue } from './send-queue.js'
 import type { SocketCore } from './socket-core.js'
 import { decodeSockaddr, SockaddrCache } from './sockaddr.js'
 import { type SocketStats, STAT } from './stats.js'
-import { unusableBytes, validateAddress, validateBytes, validateInteger, validateObject } from './validate.js'
+import { typedArrayBytes, unusableBytes, validateAddress, validateBytes, validateInteger, validateObject } from './validate.js'
 
 const EAGAIN = -os.constants.errno.EAGAIN
 const EIO = -os.constants.errno.EIO
@@ -19,6 +19,9 @@ const EACCES = -os.constants.errno.EACCES
 const EMSGSIZE = -os.constants.errno.EMSGSIZE
 const BROADCAST_HINT = "sending to a broadcast address needs SO_BROADCAST: createSocket({ broadcast: true }) or setOption('SO_BROADCAST', true)"
 const C = addon.sendLayout
+// Read once here: the hot path then loads them from this module's scope.
+const native = addon
+const { sent: SENT, bytesSent: BYTES_SENT, queued: QUEUED } = STAT
 const { maxBatch: MAX_BATCH, maxUdpPayload: MAX_GSO_BYTES, maxGsoSegments: MAX_GSO_SEGMENTS } = addon.limits
 
 /**
@@ -38,6 +41,12 @@ export interface SenderHost {
   failed(err: Error): void
 }
 
+/** Bytes of a typed array, DataView or ArrayBuffer (a typed array's read the fast way). */
+function byteLength(data: Bytes): number {
+  const n = typedArrayBytes(data)
+  return n >= 0 ? n : data.byteLength
+}
+
 function viewOf(data: Bytes, offset: number, length: number): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset + offset, length)
   return new Uint8Array(data, offset, length)
@@ -50,20 +59,25 @@ export class DatagramSender {
   #stats: SocketStats
   #host: SenderHost
   #cache: SockaddrCache | null
+  // The last destination validated (undefined, undefined: the connected peer).
   #lastPort: unknown = undefined
   #lastAddress: unknown = undefined
   #last: Uint8Array | undefined = undefined
+  #raw: Float64Array
   #queue: SendQueue
   /** GSO on this socket: probed on first use (getsockopt UDP_SEGMENT on the socket itself). */
   #gso: boolean | undefined = undefined
   /** Send-control records: one for sendMessage, a batch's worth for sendMany. */
   #control = new Int32Array(C.stride)
+  /** The same record as bytes, as sendMsg takes it (the addon identifies a Uint8Array soonest). */
+  #controlBytes = new Uint8Array(this.#control.buffer)
   #controls = new Int32Array(0)
   #controlsBusy = false
 
   constructor(core: SocketCore, stats: SocketStats, host: SenderHost) {
     this.#core = core
     this.#stats = stats
+    this.#raw = stats.raw
     this.#host = host
     this.#cache = core.family === 0 ? null : new SockaddrCache(core.info.domain)
     this.#queue = new SendQueue({
@@ -84,9 +98,9 @@ export class DatagramSender {
 
   /** The encoded destination, or undefined for "the connected peer". */
   destination(port: unknown, address: unknown, name = 'port'): Uint8Array | undefined {
-    if (port === undefined && address === undefined) return undefined
     // The same destination as last time was validated then: skip the checks.
-    if (port === this.#lastPort && address === this.#lastAddress && this.#last) return this.#last
+    if (port === this.#lastPort && address === this.#lastAddress) return this.#last
+    if (port === undefined && address === undefined) return undefined
     if (!this.#cache) throw invalidArgType(name, 'undefined on this socket (it sends to its bound or connected peer)', port)
     const family = this.#core.family as 4 | 6
     const p = validateInteger(port, name, 0, 65535)
@@ -138,12 +152,35 @@ export class DatagramSender {
       this.#sent(1, rc)
       return true
     }
-    if (rc === EAGAIN) {
-      this.#stats.raw[STAT.eagain]++
-      this.#mayQueue('sendto')
-      return (this.#enqueue(viewOf(data, offset, length), addr), this.#wait())
-    }
-    throw this.#error(rc, 'sendto', addr)
+    return this.#refused(rc, viewOf(data, offset, length), addr)
+  }
+
+  /**
+   * send(data, port?, address?) of a whole non-empty view: the hot path. It
+   * reads as little memory as it can (this object, the socket's counters, the
+   * view), since after each system call that memory is cold, and hands the
+   * addon three arguments, not five.
+   */
+  sendView(data: ArrayBufferView, port: unknown, address: unknown): boolean {
+    const addr = port === this.#lastPort && address === this.#lastAddress ? this.#last : this.destination(port, address)
+    const raw = this.#raw
+    if (raw[QUEUED] > 0) return (this.#enqueue(viewOf(data, 0, data.byteLength), addr), this.#wait())
+    const fd = this.#core.fd
+    let rc = addr === undefined ? native.sendTo(fd, data) : native.sendTo(fd, data, addr)
+    if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendTo(fd, data, addr)
+    if (rc < 0) return this.#refused(rc, viewOf(data, 0, data.byteLength), addr)
+    raw[SENT]++
+    raw[BYTES_SENT] += rc
+    return true
+  }
+
+  /** A send the kernel refused: queued on EAGAIN (false), else the error thrown. */
+  #refused(rc: number, view: Uint8Array, addr: Uint8Array | undefined): false {
+    if (rc !== EAGAIN) throw this.#error(rc, 'sendto', addr)
+    this.#stats.raw[STAT.eagain]++
+    this.#mayQueue('sendto')
+    this.#enqueue(view, addr)
+    return this.#wait()
   }
 
   /** The error for a failed send: the broadcast hint for EACCES, the path MTU for EMSGSIZE. */
@@ -194,15 +231,32 @@ export class DatagramSender {
   /** One datagram (or one GSO train) with its own destination and control messages. */
   sendMessage(message: OutgoingMessage): boolean {
     const m = validateObject(message, 'message') as unknown as OutgoingMessage
-    if (this.#core.family === 0) throw invalidArgType('message', 'sent on an IP socket (control messages are IP ones)', message)
+    const family = this.#core.family
+    if (family === 0) throw invalidArgType('message', 'sent on an IP socket (control messages are IP ones)', message)
     const { data, port, address } = m
-    const addr = this.destination(port, address, 'message.port')
-    const controlled = encodeControl(m, this.#core.family, this.#v4(addr), this.#control, 0, 'message')
+    const addr = port === this.#lastPort && address === this.#lastAddress ? this.#last : this.destination(port, address, 'message.port')
+    const controlled = encodeControl(m, family, this.#v4(addr), this.#control, 0, 'message')
     // Validated after the control fields: their getters may have changed the bytes.
-    const bytes = validateBytes(data, 'message.data')
-    const length = bytes.byteLength
+    // Only an empty view can be detached: check (and build the name) just then.
+    let length = typedArrayBytes(data)
+    const bytes = length > 0 ? (data as ArrayBufferView) : validateBytes(data, 'message.data')
+    if (length <= 0) length = byteLength(bytes)
     if (!controlled) return this.send(bytes, 0, length, addr)
     const segment = this.#control[C.flags] & C.SEGMENT ? this.#control[C.segment] : 0
+    if (segment === 0) {
+      // One datagram, the common case, sent from here (no further call on
+      // the way); the counters are read before the system call.
+      const raw = this.#raw
+      if (raw[QUEUED] === 0) {
+        const fd = this.#core.fd
+        const control = this.#controlBytes
+        const rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
+        if (rc < 0) return this.#msgRefused(rc, bytes, length, addr, 1)
+        raw[SENT]++
+        raw[BYTES_SENT] += rc
+        return true
+      }
+    }
     if (segment > 0 && (length <= segment || length > MAX_GSO_BYTES || Math.ceil(length / segment) > MAX_GSO_SEGMENTS || !this.gso)) {
       // One datagram needs no GSO; a train the kernel cannot take in one call goes as datagrams.
       this.#control[C.flags] &= ~C.SEGMENT
@@ -214,25 +268,45 @@ export class DatagramSender {
 
   /** sendmsg of `bytes` with the control in this.#control; `datagrams`: how many it makes (a GSO train, more than one). */
   #sendOne(bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
-    if (this.#queue.size === 0) {
-      const fd = this.#core.fd
-      let rc = addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0)
-      if (rc < 0 && stale(rc, addr !== undefined)) rc = addon.sendMsg(fd, bytes, 0, length, addr, this.#control, 0)
+    // The counters are read before the call: after a system call the memory
+    // it did not touch is cold, so the success path touches only them.
+    const raw = this.#raw
+    if (raw[QUEUED] > 0) {
+      this.#enqueue(viewOf(bytes, 0, length), addr, this.#control, 0)
+      return this.#wait()
+    }
+    const fd = this.#core.fd
+    const control = this.#controlBytes
+    const rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
+    if (rc < 0) return this.#msgRefused(rc, bytes, length, addr, datagrams)
+    raw[SENT] += datagrams
+    raw[BYTES_SENT] += rc
+    return true
+  }
+
+  /**
+   * A sendmsg (of this.#control) the kernel refused with `rc`: tried once
+   * more for a stale error, datagrams instead of GSO on EIO, queued on
+   * EAGAIN (false), else the error thrown.
+   */
+  #msgRefused(rc: number, bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
+    if (stale(rc, addr !== undefined)) {
+      rc = native.sendMsg(this.#core.fd, bytes, this.#controlBytes, addr)
       if (rc >= 0) {
         this.#sent(datagrams, rc)
         return true
       }
-      if (rc === EIO && datagrams > 1) {
-        // The route's device cannot offload the checksum: datagrams instead, and no GSO from now on.
-        this.#gso = false
-        const segment = this.#control[C.segment]
-        this.#control[C.flags] &= ~C.SEGMENT
-        return this.#sendPieces(bytes, length, segment, addr)
-      }
-      if (rc !== EAGAIN) throw this.#error(rc, 'sendmsg', addr)
-      this.#stats.raw[STAT.eagain]++
-      this.#mayQueue('sendmsg')
     }
+    if (rc === EIO && datagrams > 1) {
+      // The route's device cannot offload the checksum: datagrams instead, and no GSO from now on.
+      this.#gso = false
+      const segment = this.#control[C.segment]
+      this.#control[C.flags] &= ~C.SEGMENT
+      return this.#sendPieces(bytes, length, segment, addr)
+    }
+    if (rc !== EAGAIN) throw this.#error(rc, 'sendmsg', addr)
+    this.#stats.raw[STAT.eagain]++
+    this.#mayQueue('sendmsg')
     this.#enqueue(viewOf(bytes, 0, length), addr, this.#control, 0)
     return this.#wait()
   }
@@ -278,6 +352,7 @@ export class DatagramSender {
 
   #sendMany(list: readonly SendManyEntry[], port: unknown, address: unknown, held: { controls: Int32Array | null }): number {
     const shared = this.destination(port, address)
+    const family = this.#core.family
     const count = list.length
     const datas: Bytes[] = new Array(count)
     const lengths: number[] = new Array(count)
@@ -287,9 +362,12 @@ export class DatagramSender {
     let trains: number[] | null = null
     for (let i = 0; i < count; i++) {
       const entry = list[i]
-      if (ArrayBuffer.isView(entry) || entry instanceof ArrayBuffer) {
-        // Only an empty view can be detached: check (and build the name) just then.
-        datas[i] = entry.byteLength > 0 ? entry : validateBytes(entry, `list[${i}]`)
+      // Only an empty view can be detached: check (and build the name) just then.
+      let n = typedArrayBytes(entry)
+      if (n > 0) datas[i] = entry as ArrayBufferView
+      else if (ArrayBuffer.isView(entry) || entry instanceof ArrayBuffer) {
+        datas[i] = validateBytes(entry, `list[${i}]`)
+        n = byteLength(datas[i])
       } else {
         if (entry === null || typeof entry !== 'object' || !('data' in entry)) {
           throw invalidArgType(`list[${i}]`, 'bytes or { data, port?, address?, ecn?, tos?, ttl?, source?, interface?, segmentSize? }', entry)
@@ -299,24 +377,33 @@ export class DatagramSender {
           if (!Array.isArray(addrs)) addrs = new Array(count).fill(shared)
           addrs[i] = this.destination(p ?? port, a ?? address, `list[${i}].port`)
         }
-        if (hasControl(entry)) {
-          if (this.#core.family === 0) throw invalidArgType(`list[${i}]`, 'bytes on a socket that is not IP (control messages are IP ones)', entry)
+        if (family === 0) {
+          if (hasControl(entry)) throw invalidArgType(`list[${i}]`, 'bytes on a socket that is not IP (control messages are IP ones)', entry)
+        } else {
+          // Records of entries without control stay zero (no flags: no control messages).
           if (!controls) {
             controls = held.controls = this.#controlsFor(count)
             controls.fill(0, 0, count * C.stride)
           }
-          encodeControl(entry, this.#core.family, this.#v4(Array.isArray(addrs) ? addrs[i] : addrs), controls, i, `list[${i}]`)
-          if (controls[i * C.stride + C.flags] & C.SEGMENT) (trains ??= new Array(count).fill(1))[i] = -1
+          // Errors name the entry list[i]; the name is built only then.
+          if (encodeControl(entry, family, this.#v4(Array.isArray(addrs) ? addrs[i] : addrs), controls, i) && controls[i * C.stride + C.flags] & C.SEGMENT) {
+            ;(trains ??= new Array(count).fill(1))[i] = -1
+          }
         }
-        datas[i] = validateBytes(data, `list[${i}].data`)
+        n = typedArrayBytes(data)
+        if (n > 0) datas[i] = data as ArrayBufferView
+        else {
+          datas[i] = validateBytes(data, `list[${i}].data`)
+          n = byteLength(datas[i])
+        }
       }
       if (Array.isArray(addrs) && addrs[i] === undefined) addrs[i] = shared
-      lengths[i] = datas[i].byteLength
+      lengths[i] = n
     }
     // Getters on later entries ran after earlier ones were checked: make sure
     // none of them detached or shrank an earlier entry's buffer.
     for (let i = 0; i < count; i++) {
-      if (datas[i].byteLength === lengths[i]) continue
+      if (byteLength(datas[i]) === lengths[i]) continue
       const why = unusableBytes(datas[i])
       throw why === 'detached' ? bufferDetached(`list[${i}]`) : bufferOutOfBounds(`list[${i}]`)
     }
@@ -343,12 +430,14 @@ export class DatagramSender {
   #sendList(datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, controls: Int32Array | null, lengths: number[], trains: number[] | null): number {
     const count = datas.length
     const addrAt = (i: number): Uint8Array | undefined => (Array.isArray(addrs) ? addrs[i] : addrs)
+    const raw = this.#raw // read before the system call, like the rest the success path uses
     let sent = 0
-    if (this.#queue.size === 0) {
+    if (raw[QUEUED] === 0) {
+      const fd = this.#core.fd
       while (sent < count) {
         const n = Math.min(count - sent, MAX_BATCH)
-        let rc = addon.sendMany(this.#core.fd, datas, addrs, sent, n, controls ?? undefined)
-        if (stale(rc, addrs !== undefined)) rc = addon.sendMany(this.#core.fd, datas, addrs, sent, n, controls ?? undefined)
+        let rc = controls === null ? native.sendMany(fd, datas, addrs, sent, n) : native.sendMany(fd, datas, addrs, sent, n, controls)
+        if (stale(rc, addrs !== undefined)) rc = native.sendMany(fd, datas, addrs, sent, n, controls ?? undefined)
         if (rc > 0) {
           let bytes = 0
           let datagrams = 0
@@ -356,7 +445,8 @@ export class DatagramSender {
             bytes += lengths[i]
             datagrams += trains ? trains[i] : 1
           }
-          this.#sent(datagrams, bytes)
+          raw[SENT] += datagrams
+          raw[BYTES_SENT] += bytes
           sent += rc
           continue
         }

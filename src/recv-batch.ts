@@ -4,7 +4,7 @@
 // segments) and decodes senders and ancillary data only when asked.
 import { markAsUntransferable } from 'node:worker_threads'
 import { addon } from './native.js'
-import { decodeSender, formatIPv6, type RemoteInfo } from './sockaddr.js'
+import { formatIPv6, type RemoteInfo, SenderDecoder } from './sockaddr.js'
 
 const L = addon.recvLayout
 const ADDR_STRIDE = addon.limits.addrStride
@@ -17,24 +17,39 @@ export function isReceiveMemory(buffer: ArrayBufferLike): boolean {
   return receiveMemory.has(buffer)
 }
 
-/** Receive memory of one socket: `capacity` slots of `slot` bytes, plus metadata and sender addresses. */
+/**
+ * Receive memory of one socket: `capacity` slots of `slot` bytes, then the
+ * metadata and the sender addresses, all in one ArrayBuffer (the addon reads
+ * one view per receive call, not three).
+ */
 export class RecvMemory {
+  /** The whole memory, as the addon takes it. */
+  readonly all: Uint8Array
+  /** The datagram slots. */
   readonly data: Uint8Array
   readonly meta: Int32Array
   readonly addrs: Uint8Array
+  /** Where `meta` and `addrs` start in `all`. */
+  readonly metaOffset: number
+  readonly addrsOffset: number
   constructor(
     readonly capacity: number,
     readonly slot: number,
   ) {
+    const round8 = (n: number): number => Math.ceil(n / 8) * 8
+    this.metaOffset = round8(capacity * slot)
+    this.addrsOffset = round8(this.metaOffset + capacity * L.stride * 4)
     // Pages of a large, zero-filled ArrayBuffer are only backed once touched, so
     // 64 KiB slots cost resident memory only for the bytes datagrams really use.
-    this.data = new Uint8Array(capacity * slot)
-    this.meta = new Int32Array(capacity * L.stride)
-    this.addrs = new Uint8Array(capacity * ADDR_STRIDE)
+    const buffer = new ArrayBuffer(this.addrsOffset + capacity * ADDR_STRIDE)
+    this.all = new Uint8Array(buffer)
+    this.data = new Uint8Array(buffer, 0, capacity * slot)
+    this.meta = new Int32Array(buffer, this.metaOffset, capacity * L.stride)
+    this.addrs = new Uint8Array(buffer, this.addrsOffset, capacity * ADDR_STRIDE)
     // A 'batch' handler may not transfer the memory away (postMessage,
     // structuredClone with transfer): the receive loop writes into it.
-    markAsUntransferable(this.data.buffer)
-    receiveMemory.add(this.data.buffer)
+    markAsUntransferable(buffer)
+    receiveMemory.add(buffer)
   }
 
   /** False once the memory was detached anyway (ArrayBuffer.prototype.transfer ignores the mark). */
@@ -78,7 +93,11 @@ export class RecvBatch implements Iterable<Buffer> {
   #slotOf = new Int32Array(64)
   #original = new Int32Array(64)
   #lost = 0
+  #bytes = 0
+  #truncated = 0
+  #drops = -1
   #buffer: Buffer
+  #senders = new SenderDecoder()
 
   #domain: number
 
@@ -89,37 +108,67 @@ export class RecvBatch implements Iterable<Buffer> {
     this.#buffer = Buffer.from(mem.data.buffer, mem.data.byteOffset, mem.data.byteLength)
   }
 
-  /** @internal Indexes the `received` messages the addon just wrote; returns the datagram count. */
+  /**
+   * @internal Indexes the `received` messages the addon just wrote; returns
+   * the datagram count. Totals for the socket's counters come from the same
+   * pass: `loadedBytes`, `loadedTruncated`, `lostSegments`, `drops`.
+   */
   load(received: number): number {
     const { meta, slot } = this.#mem
     let count = 0
     let lost = 0
+    let bytes = 0
+    let truncated = 0
+    let drops = -1
     for (let m = 0; m < received; m++) {
       const base = m * L.stride
       const real = meta[base + L.length] // MSG_TRUNC: the size before any cut
       const stored = Math.min(real, slot)
+      if (meta[base + L.dropped] > drops) drops = meta[base + L.dropped]
       // A GRO train is split back into its segments; a plain datagram is one piece.
       const segment = meta[base + L.segment] > 0 ? meta[base + L.segment] : Math.max(real, 1)
       const pieces = Math.max(1, Math.ceil(stored / segment))
       lost += Math.max(0, Math.ceil(real / segment) - pieces) // whole segments past the slot
-      this.#reserve(count + pieces)
+      if (count + pieces > this.#offset.length) this.#reserve(count + pieces)
       for (let p = 0; p < pieces; p++) {
         const start = p * segment
+        const length = Math.min(segment, stored - start)
+        const original = Math.min(segment, real - start)
         this.#offset[count] = m * slot + start
-        this.#length[count] = Math.min(segment, stored - start)
-        this.#original[count] = Math.min(segment, real - start)
+        this.#length[count] = length
+        this.#original[count] = original
         this.#slotOf[count] = m
+        bytes += length
+        if (length < original) truncated++
         count++
       }
     }
     this.#count = count
     this.#lost = lost
+    this.#bytes = bytes
+    this.#truncated = truncated
+    this.#drops = drops
     return count
   }
 
   /** @internal Segments of GRO trains that did not fit the receive slot at all, in the last load. */
   get lostSegments(): number {
     return this.#lost
+  }
+
+  /** @internal Bytes stored, in the last load. */
+  get loadedBytes(): number {
+    return this.#bytes
+  }
+
+  /** @internal Datagrams truncated (cut to the receive slot), in the last load. */
+  get loadedTruncated(): number {
+    return this.#truncated
+  }
+
+  /** @internal Highest SO_RXQ_OVFL drop count in the last load, or -1. */
+  get drops(): number {
+    return this.#drops
   }
 
   #reserve(n: number): void {
@@ -210,7 +259,23 @@ export class RecvBatch implements Iterable<Buffer> {
    */
   rinfo(i: number): RemoteInfo {
     const m = this.#check(i)
-    return decodeSender(this.#mem.addrs, m * ADDR_STRIDE, this.#mem.meta[m * L.stride + L.addrLen], this.originalSize(i), this.#domain)
+    return this.#senders.decode(this.#mem.addrs, m * ADDR_STRIDE, this.#mem.meta[m * L.stride + L.addrLen], this.#original[i], this.#domain)
+  }
+
+  /** @internal A copy of datagram i, for 'message' listeners and iterators (no intermediate view of the memory). */
+  copy(i: number): Buffer {
+    this.#check(i)
+    const start = this.#offset[i]
+    const out = Buffer.allocUnsafe(this.#length[i])
+    out.set(this.#mem.data.subarray(start, start + this.#length[i]))
+    return out
+  }
+
+  /** @internal rinfo(i) with the ancillary fields on it, as 'message' listeners get it. */
+  received(i: number): RemoteInfo & Ancillary {
+    const info = this.rinfo(i) as RemoteInfo & Ancillary
+    addAncillary(info, this.#mem.meta, this.#slotOf[i] * L.stride)
+    return info
   }
 
   /**
@@ -219,13 +284,6 @@ export class RecvBatch implements Iterable<Buffer> {
    */
   ancillary(i: number): Ancillary {
     return readAncillary(this.#mem.meta, this.#check(i) * L.stride)
-  }
-
-  /** @internal Highest SO_RXQ_OVFL drop count in this batch, or -1. */
-  dropCount(received: number): number {
-    let drops = -1
-    for (let m = 0; m < received; m++) drops = Math.max(drops, this.#mem.meta[m * L.stride + L.dropped])
-    return drops
   }
 
   /**
@@ -239,7 +297,11 @@ export class RecvBatch implements Iterable<Buffer> {
 
 /** The ancillary fields present in the metadata of one datagram at meta[base]. */
 export function readAncillary(meta: Int32Array, base: number): Ancillary {
-  const out: Ancillary = {}
+  return addAncillary({}, meta, base)
+}
+
+/** Sets on `out` the ancillary fields present in the metadata at meta[base]; returns `out`. */
+export function addAncillary<T extends Ancillary>(out: T, meta: Int32Array, base: number): T {
   if (meta[base + L.ttl] >= 0) out.ttl = meta[base + L.ttl]
   if (meta[base + L.tos] >= 0) {
     out.tos = meta[base + L.tos]

@@ -17,8 +17,6 @@ const AF_INET6 = 10
 /** The ECN codepoint (RFC 3168): 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE, by number or name. */
 export type Ecn = 0 | 1 | 2 | 3 | 'not-ect' | 'ect1' | 'ect0' | 'ce'
 
-const ECN_NAMES: Record<string, number> = { 'not-ect': 0, ect1: 1, ect0: 2, ce: 3 }
-
 /** What a datagram may say about how it is sent (each field optional). */
 export interface SendControl {
   /** ECN codepoint in the TOS / traffic class byte (IP_TOS / IPV6_TCLASS), keeping the DSCP of `tos`. */
@@ -55,68 +53,138 @@ export function isV4Mapped(addr: Uint8Array | undefined): boolean {
   return addr[18] === 0xff && addr[19] === 0xff
 }
 
-const sources = new Map<string, Uint8Array>()
+/** A validated source address literal: its family and its bytes as four Int32 words of a record. */
+interface Source {
+  kind: 4 | 6
+  words: Int32Array
+}
 
-/** The 4 or 16 bytes of a source address literal (cached: a source is usually one of few). */
-function sourceBytes(source: string, family: 4 | 6): Uint8Array {
-  const key = `${family}${source}`
-  let bytes = sources.get(key)
-  if (!bytes) {
-    const sa = encodeSockaddr(family === 4 ? AF_INET : AF_INET6, source, 0)
-    bytes = family === 4 ? sa.slice(4, 8) : sa.slice(8, 24)
-    if (sources.size > 256) sources.clear()
-    sources.set(key, bytes)
+const sources = [new Map<string, Source>(), new Map<string, Source>()]
+let lastSourceText: unknown = undefined
+let lastSource: Source | null = null
+
+/**
+ * The source address `source` as record words, or null when it is not an IP
+ * literal. Cached (a sender uses one source or a few), so a datagram neither
+ * parses the text nor builds a key.
+ */
+function sourceOf(source: unknown): Source | null {
+  if (source === lastSourceText && lastSource !== null) return lastSource
+  if (typeof source !== 'string') return null
+  const kind = net.isIP(source)
+  if (kind === 0) return null
+  const cache = sources[kind === 4 ? 0 : 1]
+  let found = cache.get(source)
+  if (found === undefined) {
+    const sa = encodeSockaddr(kind === 4 ? AF_INET : AF_INET6, source, 0)
+    const words = new Int32Array(4)
+    new Uint8Array(words.buffer).set(kind === 4 ? sa.subarray(4, 8) : sa.subarray(8, 24))
+    found = { kind: kind === 4 ? 4 : 6, words }
+    if (cache.size > 256) cache.clear()
+    cache.set(source, found)
   }
-  return bytes
+  lastSourceText = source
+  lastSource = found
+  return found
+}
+
+/** ECN codepoint of a name or number, or -1. */
+function ecnCode(ecn: unknown): number {
+  switch (ecn) {
+    case 'not-ect':
+    case 0:
+      return 0
+    case 'ect1':
+    case 1:
+      return 1
+    case 'ect0':
+    case 2:
+      return 2
+    case 'ce':
+    case 3:
+      return 3
+    default:
+      return -1
+  }
+}
+
+/** The name of field `f` of a message in errors: `name.f`, or `list[index].f` for an entry of sendMany. */
+function fieldName(name: string | undefined, index: number, f: string): string {
+  return `${name ?? `list[${index}]`}.${f}`
+}
+
+/** `value` when it is an integer in [min, max], else NaN (the caller then lets validateInteger throw). */
+function intIn(value: unknown, min: number, max: number): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : NaN
 }
 
 /**
  * Writes the control fields of `m` into record `index` of `out` and returns
  * true, or returns false (record untouched) when `m` sets none. `family`:
  * the socket's; `v4` says IPv4 levels apply (an IPv4 socket, or a v4-mapped
- * destination of an IPv6 one). `name` names `m` in errors.
+ * destination of an IPv6 one). `name` names `m` in errors (default
+ * `list[index]`, built only for an error). Runs per datagram: nothing is
+ * allocated once the source address is known.
  */
-export function encodeControl(m: SendControl, family: 4 | 6, v4: boolean, out: Int32Array, index: number, name: string): boolean {
+export function encodeControl(m: SendControl, family: 4 | 6, v4: boolean, out: Int32Array, index: number, name?: string): boolean {
   const { ecn, tos, ttl, source, interface: iface, segmentSize } = m
   if (ecn === undefined && tos === undefined && ttl === undefined && source === undefined && iface === undefined && segmentSize === undefined) return false
   let flags = 0
-  let byte = tos === undefined ? 0 : validateInteger(tos, `${name}.tos`, 0, 255)
-  if (tos !== undefined) flags |= C.TOS
+  let byte = 0
+  if (tos !== undefined) {
+    byte = intIn(tos, 0, 255)
+    if (byte !== byte) byte = validateInteger(tos, fieldName(name, index, 'tos'), 0, 255)
+    flags |= C.TOS
+  }
   if (ecn !== undefined) {
-    const code = typeof ecn === 'string' ? ECN_NAMES[ecn] : ecn
-    if (code === undefined || !Number.isInteger(code) || code < 0 || code > 3) {
-      throw invalidArgValue(`${name}.ecn`, "must be 0-3 or 'not-ect', 'ect1', 'ect0', 'ce'", ecn)
-    }
+    const code = ecnCode(ecn)
+    if (code < 0) throw invalidArgValue(fieldName(name, index, 'ecn'), "must be 0-3 or 'not-ect', 'ect1', 'ect0', 'ce'", ecn)
     byte = (byte & ~3) | code
     flags |= C.TOS
   }
-  const hops = ttl === undefined ? 0 : validateInteger(ttl, `${name}.ttl`, 1, 255)
-  if (ttl !== undefined) flags |= C.TTL
-  let srcFamily = 0
-  let src: Uint8Array | null = null
+  let hops = 0
+  if (ttl !== undefined) {
+    hops = intIn(ttl, 1, 255)
+    if (hops !== hops) hops = validateInteger(ttl, fieldName(name, index, 'ttl'), 1, 255)
+    flags |= C.TTL
+  }
+  let src: Source | null = null
   if (source !== undefined) {
-    const kind = typeof source === 'string' ? net.isIP(source) : 0
-    if (kind === 0 || (v4 ? kind !== 4 : kind !== 6)) {
+    src = sourceOf(source)
+    if (src === null || src.kind !== (v4 ? 4 : 6)) {
       const want = v4 ? (family === 6 ? 'an IPv4 address (the destination is IPv4-mapped)' : 'an IPv4 address') : 'an IPv6 address'
-      throw invalidArgValue(`${name}.source`, `must be ${want} of this host`, source)
+      throw invalidArgValue(fieldName(name, index, 'source'), `must be ${want} of this host`, source)
     }
-    srcFamily = kind
-    src = sourceBytes(source, kind as 4 | 6)
+    flags |= C.PKTINFO
   }
   let ifindex = 0
-  if (iface !== undefined) ifindex = typeof iface === 'number' ? validateInteger(iface, `${name}.interface`, 0, 2 ** 31 - 1) : interfaceIndex(iface, `${name}.interface`)
-  if (source !== undefined || iface !== undefined) flags |= C.PKTINFO
-  const segment = segmentSize === undefined ? 0 : validateInteger(segmentSize, `${name}.segmentSize`, 1, addon.limits.maxUdpPayload)
-  if (segmentSize !== undefined) flags |= C.SEGMENT
+  if (iface !== undefined) {
+    ifindex = typeof iface === 'number' ? validateInteger(iface, fieldName(name, index, 'interface'), 0, 2 ** 31 - 1) : interfaceIndex(iface, fieldName(name, index, 'interface'))
+    flags |= C.PKTINFO
+  }
+  let segment = 0
+  if (segmentSize !== undefined) {
+    segment = intIn(segmentSize, 1, addon.limits.maxUdpPayload)
+    if (segment !== segment) segment = validateInteger(segmentSize, fieldName(name, index, 'segmentSize'), 1, addon.limits.maxUdpPayload)
+    flags |= C.SEGMENT
+  }
   const at = index * C.stride
-  out.fill(0, at, at + C.stride)
   out[at + C.flags] = flags
   out[at + C.tos] = byte
   out[at + C.ttl] = hops
   out[at + C.ifindex] = ifindex
-  out[at + C.srcFamily] = srcFamily
-  if (src) new Uint8Array(out.buffer, out.byteOffset + (at + C.src) * 4, src.byteLength).set(src)
+  out[at + C.srcFamily] = src === null ? 0 : src.kind
+  const words = src === null ? ZERO_WORDS : src.words
+  out[at + C.src] = words[0]
+  out[at + C.src + 1] = words[1]
+  out[at + C.src + 2] = words[2]
+  out[at + C.src + 3] = words[3]
   out[at + C.segment] = segment
   out[at + C.ipv4] = v4 ? 1 : 0
   return true
 }
+
+const ZERO_WORDS = new Int32Array(4)
+// encodeControl writes every field of a record (no fill first): a field added
+// to NETSOCK_SEND_META (native/layout.h) must be written there too.
+if (C.stride !== 11) throw new Error('netsock: the send-control record changed; update encodeControl')

@@ -188,6 +188,27 @@ export function decodeSender(bytes: Uint8Array, at: number, len: number, size: n
   return info
 }
 
+/**
+ * decodeSender for a stream of datagrams: an IPv4 sender is decoded in
+ * place, into one object of a fixed shape, and its address text is reused
+ * while the address repeats (a reply stream comes from one peer).
+ */
+export class SenderDecoder {
+  #ip = 0
+  #text = ''
+
+  decode(bytes: Uint8Array, at: number, len: number, size: number, fallback: number): RemoteInfo {
+    const family = LITTLE_ENDIAN ? bytes[at] | (bytes[at + 1] << 8) : (bytes[at] << 8) | bytes[at + 1]
+    if (len < 8 || family !== AF_INET) return decodeSender(bytes, at, len, size, fallback)
+    const ip = bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)
+    if (ip !== this.#ip || this.#text === '') {
+      this.#ip = ip
+      this.#text = formatIPv4(bytes, at + 4)
+    }
+    return { address: this.#text, family: 'IPv4', port: (bytes[at + 2] << 8) | bytes[at + 3], size }
+  }
+}
+
 const nameScratch = new Uint8Array(128)
 
 /** getsockname / getpeername of `fd`, decoded; throws a system error. */

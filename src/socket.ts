@@ -24,7 +24,7 @@ import type { KindInfo } from './socket-kind.js'
 import type { IterateOptions, SocketEventMap, WaitOptions } from './socket-types.js'
 import { SocketStats } from './stats.js'
 import { StreamWaiters } from './waiters.js'
-import { validateAbortSignal, validateAddress, validateBytes, validateInteger, validateObject, validatePort } from './validate.js'
+import { typedArrayBytes, validateAbortSignal, validateAddress, validateBytes, validateInteger, validateObject, validatePort } from './validate.js'
 
 const EINPROGRESS = -os.constants.errno.EINPROGRESS
 
@@ -44,6 +44,8 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   #readiness: Readiness
   #waiters: StreamWaiters<Socket> | null = null
   #io: DatagramIo | null = null
+  /** The sender while the socket is open and has a data path: send()'s fast path. */
+  #tx: DatagramSender | null = null
   #memory: RecvMemoryOptions
   #stats = new SocketStats()
   #listeners: Listeners = { message: 0, batch: 0, error: 0, errorqueue: 0, txtimestamp: 0 }
@@ -118,6 +120,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     if (this.core.stream) throw wrongSocketType(operation, this.type)
     const host = { emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update(), prepareToWait: () => this.#readiness.prepare() }
     this.#io = new DatagramIo(this.core, host, this.#listeners, this.#stats, this.#memory)
+    this.#tx = this.#io.sender
     this.#readiness.add(this.#io)
     return this.#io
   }
@@ -246,8 +249,10 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   send(data: Bytes | string, port?: number, address?: string): boolean
   send(data: Bytes, offset: number, length: number, port?: number, address?: string): boolean
   send(data: Bytes | string, a?: number, b?: string | number, c?: number, d?: string): boolean {
-    // The hot path: a cached sender, and a non-empty view needs no detachment check.
-    const io = this.core.fd >= 0 && this.#io ? this.#io.sender : this.#sender('send')
+    // The hot path: an open socket's sender, and a whole non-empty view (it needs no detachment check).
+    const tx = this.#tx
+    if (tx !== null && typeof b !== 'number' && typedArrayBytes(data) > 0) return tx.sendView(data as ArrayBufferView, a, b)
+    const io = this.#sender('send')
     const bytes = ArrayBuffer.isView(data) && data.byteLength !== 0 ? data : typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
     if (typeof b === 'number') {
       const offset = validateInteger(a, 'offset', 0, bytes.byteLength)
@@ -380,6 +385,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
   /** Marks the socket closed first (a waiter's rejection re-enters readiness, which must not poll a closing fd), then tears down. */
   #teardown(reason: string): number {
     const fd = this.core.markClosed()
+    this.#tx = null
     this.#io?.close(fd)
     this.#readiness.close()
     this.#waiters?.rejectAll(socketClosed(`wait: ${reason}`))

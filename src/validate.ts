@@ -38,7 +38,21 @@ export function validateAbortSignal(value: unknown, name = 'signal'): AbortSigna
   return value
 }
 
-const typedArrayAt = Object.getPrototypeOf(Uint8Array.prototype).at as (this: ArrayBufferView, i: number) => unknown
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object
+const typedArrayAt = (TypedArrayPrototype as { at: (this: ArrayBufferView, i: number) => unknown }).at
+const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag)!.get as (this: unknown) => string | undefined
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(TypedArrayPrototype, 'byteLength')!.get as (this: unknown) => number
+
+/**
+ * Bytes of a typed array (a Buffer too), or -1 for anything else (a
+ * DataView, an ArrayBuffer, not bytes at all); 0 for an empty, detached or
+ * out-of-bounds one. For the per-datagram paths: it reads through
+ * %TypedArray%.prototype's own getters, which optimized code inlines, where
+ * `buf.byteLength` on a Buffer is a generic property lookup.
+ */
+export function typedArrayBytes(value: unknown): number {
+  return typedArrayTag.call(value) === undefined ? -1 : typedArrayByteLength.call(value)
+}
 
 /**
  * Why an empty view or buffer cannot be used: 'detached' (its ArrayBuffer

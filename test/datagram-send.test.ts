@@ -355,6 +355,7 @@ describe('send errors', () => {
   test('offset/length outside the buffer is a RangeError before any system call', () => {
     const tx = sender()
     const spy = vi.spyOn(addon, 'send')
+    const spyTo = vi.spyOn(addon, 'sendTo')
     try {
       const buf = Buffer.alloc(10)
       const cases: [number, number][] = [[11, 0], [0, 11], [5, 6], [-1, 2], [1.5, 2], [2, 2.5]]
@@ -363,15 +364,17 @@ describe('send errors', () => {
       }
       expect(() => tx.send(buf, '1' as never, 2, 9)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }))
       expect(spy).not.toHaveBeenCalled()
+      expect(spyTo).not.toHaveBeenCalled()
       expect(tx.stats.sent).toBe(0)
     } finally {
       spy.mockRestore()
+      spyTo.mockRestore()
     }
   })
 
   test('bad ports and addresses are TypeErrors/RangeErrors naming the argument, before any system call', () => {
     const tx = sender()
-    const spies = [vi.spyOn(addon, 'send'), vi.spyOn(addon, 'sendMany'), vi.spyOn(addon, 'sendSegments')]
+    const spies = [vi.spyOn(addon, 'send'), vi.spyOn(addon, 'sendTo'), vi.spyOn(addon, 'sendMany'), vi.spyOn(addon, 'sendSegments')]
     try {
       expect(() => tx.send('x', 65536)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"port"') }))
       expect(() => tx.send('x', -1)).toThrow(RangeError)

@@ -8,12 +8,18 @@
 // sending (UDP sent to an unbound port is simply lost).
 //
 //   udpref send            --size N --count C --port P [--addr A] [--connect]
-//   udpref sendmmsg        --size N --count C --batch B --port P [--addr A] [--connect]
+//   udpref sendmmsg        --size N --count C --batch B --port P [--addr A] [--connect] [--tos T] [--source S]
+//   udpref sendmsg         --size N --count C --port P [--addr A] [--connect] [--tos T] [--source S]
 //   udpref gso             --size N --segments S --count C --port P [--addr A] [--connect]
 //   udpref recv            --port P --seconds T [--batch B] [--size N] [--rcvbuf BYTES] [--wait S] [--idle S]
 //   udpref blast           --port P --rate R --seconds T --size N [--addr A]
 //   udpref pingpong-server --port P --count C [--wait S]
 //   udpref pingpong        --port P --count C --size N [--addr A]
+//
+// --tos and --source give every datagram its own control messages, as a QUIC
+// stack sends them (man 7 ip): IP_TOS / IPV6_TCLASS with the TOS byte (ECN in
+// its low two bits) and IP_PKTINFO / IPV6_PKTINFO with the source address
+// (ipi_spec_dst / ipi6_addr), built for each datagram.
 //
 // Senders and recv also report cpuUser/cpuSys: the CPU seconds (getrusage)
 // their loop used, which a busy neighbour on the core barely changes.
@@ -74,9 +80,9 @@ static double secs(int64_t ns) { return (double)ns / 1e9; }
 // ------------------------------------------------------------------ options
 
 struct opts {
-  long size, count, port, batch, segments, rcvbuf;
+  long size, count, port, batch, segments, rcvbuf, tos;
   double seconds, rate, wait, idle, max_seconds;
-  const char *addr;
+  const char *addr, *source;
   int connect;
   unsigned seen; // bit per option, to check required/allowed per subcommand
 };
@@ -85,7 +91,7 @@ enum {
   O_SIZE = 1u << 0, O_COUNT = 1u << 1, O_PORT = 1u << 2, O_BATCH = 1u << 3,
   O_SEGMENTS = 1u << 4, O_RCVBUF = 1u << 5, O_SECONDS = 1u << 6, O_RATE = 1u << 7,
   O_WAIT = 1u << 8, O_IDLE = 1u << 9, O_MAXSEC = 1u << 10, O_ADDR = 1u << 11,
-  O_CONNECT = 1u << 12,
+  O_CONNECT = 1u << 12, O_TOS = 1u << 13, O_SOURCE = 1u << 14,
 };
 
 static long parse_long(const char *name, const char *s, long lo, long hi) {
@@ -133,13 +139,15 @@ static void parse_opts(int argc, char **argv, struct opts *o, unsigned allowed, 
       else if (!strcmp(name, "idle")) bit = O_IDLE, o->idle = parse_double(name, v, 0.01, 60);
       else if (!strcmp(name, "max-seconds")) bit = O_MAXSEC, o->max_seconds = parse_double(name, v, 0.01, 3600);
       else if (!strcmp(name, "addr")) bit = O_ADDR, o->addr = v;
+      else if (!strcmp(name, "tos")) bit = O_TOS, o->tos = parse_long(name, v, 0, 255);
+      else if (!strcmp(name, "source")) bit = O_SOURCE, o->source = v;
       else die("unknown option --%s", name);
     }
     if (!(bit & allowed)) die("option --%s does not apply here", name);
     o->seen |= bit;
   }
   static const char *names[] = {"size", "count", "port", "batch", "segments", "rcvbuf", "seconds",
-                                "rate", "wait", "idle", "max-seconds", "addr", "connect"};
+                                "rate", "wait", "idle", "max-seconds", "addr", "connect", "tos", "source"};
   for (unsigned b = 0; b < sizeof names / sizeof *names; b++)
     if ((required & (1u << b)) && !(o->seen & (1u << b))) die("--%s is required", names[b]);
 }
@@ -251,6 +259,73 @@ static int sender(const struct opts *o, struct addr *dst) {
   return fd;
 }
 
+// ------------------------------------------------------ per-datagram control
+
+// Room for IP_TOS / IPV6_TCLASS (an int) and IP_PKTINFO / IPV6_PKTINFO.
+#define CONTROL_BYTES (CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
+
+struct control {
+  int family; // of the destination: the cmsg levels follow it
+  int tos;    // -1: no TOS cmsg
+  int have_source;
+  struct in_addr src4;
+  struct in6_addr src6;
+};
+
+// The control a datagram gets from --tos and --source; have = 0 when neither is given.
+static int control_opts(const struct opts *o, int family, struct control *c) {
+  memset(c, 0, sizeof *c);
+  c->family = family;
+  c->tos = (o->seen & O_TOS) ? (int)o->tos : -1;
+  if (o->seen & O_SOURCE) {
+    c->have_source = 1;
+    int ok = family == AF_INET ? inet_pton(AF_INET, o->source, &c->src4) : inet_pton(AF_INET6, o->source, &c->src6);
+    if (ok != 1) die("--source %s is not an %s address", o->source, family == AF_INET ? "IPv4" : "IPv6");
+    if (family == AF_INET ? (ntohl(c->src4.s_addr) >> 24) != 127 : !IN6_IS_ADDR_LOOPBACK(&c->src6))
+      die("--source %s is not loopback", o->source);
+  }
+  return c->tos >= 0 || c->have_source;
+}
+
+// Writes the control messages of one datagram into buf (CONTROL_BYTES,
+// cmsghdr-aligned) and points msg at them: what a sender does per datagram.
+static void put_control(struct msghdr *msg, unsigned char *buf, const struct control *c) {
+  msg->msg_control = buf;
+  msg->msg_controllen = CONTROL_BYTES;
+  size_t used = 0;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(msg);
+  if (c->tos >= 0) {
+    cm->cmsg_level = c->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+    cm->cmsg_type = c->family == AF_INET ? IP_TOS : IPV6_TCLASS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &c->tos, sizeof(int));
+    used += CMSG_SPACE(sizeof(int));
+    cm = CMSG_NXTHDR(msg, cm);
+  }
+  if (c->have_source) {
+    if (c->family == AF_INET) {
+      struct in_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      pi.ipi_spec_dst = c->src4;
+      cm->cmsg_level = IPPROTO_IP;
+      cm->cmsg_type = IP_PKTINFO;
+      cm->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+      used += CMSG_SPACE(sizeof pi);
+    } else {
+      struct in6_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      pi.ipi6_addr = c->src6;
+      cm->cmsg_level = IPPROTO_IPV6;
+      cm->cmsg_type = IPV6_PKTINFO;
+      cm->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+      used += CMSG_SPACE(sizeof pi);
+    }
+  }
+  msg->msg_controllen = used;
+}
+
 // ---------------------------------------------------------------- send
 
 static int cmd_send(int argc, char **argv) {
@@ -283,14 +358,66 @@ static int cmd_send(int argc, char **argv) {
   return 0;
 }
 
+// ---------------------------------------------------------------- sendmsg
+
+// One sendmsg per datagram, with the control messages of --tos / --source
+// built for each one (the C counterpart of netsock's sendMessage).
+static int cmd_sendmsg(int argc, char **argv) {
+  struct opts o;
+  parse_opts(argc, argv, &o, O_SIZE | O_COUNT | O_PORT | O_ADDR | O_CONNECT | O_MAXSEC | O_TOS | O_SOURCE,
+             O_SIZE | O_COUNT | O_PORT);
+  struct addr dst;
+  int fd = sender(&o, &dst);
+  struct control ctl;
+  int with_control = control_opts(&o, dst.family, &ctl);
+  char *buf = payload(o.size);
+  struct iovec iov = {.iov_base = buf, .iov_len = (size_t)o.size};
+  union {
+    unsigned char buf[CONTROL_BYTES];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  long sent = 0, retries = 0;
+  cpu_mark();
+  int64_t start = now_ns(), deadline = start + (int64_t)(o.max_seconds * 1e9);
+  while (sent < o.count) {
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (!o.connect) {
+      msg.msg_name = &dst.ss;
+      msg.msg_namelen = dst.len;
+    }
+    if (with_control) put_control(&msg, control.buf, &ctl);
+    ssize_t r = sendmsg(fd, &msg, 0);
+    if (r >= 0) {
+      sent++;
+      if ((sent & 4095) == 0 && now_ns() > deadline) break;
+    } else if (transient(errno)) {
+      retries++;
+      if (now_ns() > deadline) break;
+    } else {
+      die_errno("sendmsg");
+    }
+  }
+  int64_t ns = now_ns() - start;
+  print_send_result("sendmsg", &o, sent, ns, retries, with_control ? ",\"control\":true" : ",\"control\":false");
+  close(fd);
+  free(buf);
+  return 0;
+}
+
 // ---------------------------------------------------------------- sendmmsg
 
 static int cmd_sendmmsg(int argc, char **argv) {
   struct opts o;
-  parse_opts(argc, argv, &o, O_SIZE | O_COUNT | O_PORT | O_ADDR | O_CONNECT | O_BATCH | O_MAXSEC,
+  parse_opts(argc, argv, &o, O_SIZE | O_COUNT | O_PORT | O_ADDR | O_CONNECT | O_BATCH | O_MAXSEC | O_TOS | O_SOURCE,
              O_SIZE | O_COUNT | O_PORT | O_BATCH);
   struct addr dst;
   int fd = sender(&o, &dst);
+  struct control ctl;
+  int with_control = control_opts(&o, dst.family, &ctl);
+  // With control, each message has its own control buffer, filled for every call.
+  unsigned char *controls = NULL;
+  if (with_control && !(controls = aligned_alloc(sizeof(struct cmsghdr), (size_t)o.batch * CONTROL_BYTES))) die("out of memory");
   char *buf = payload(o.size);
   // Every message points at the same bytes: the cost measured is the call
   // and the kernel's per-datagram work, not filling buffers.
@@ -310,6 +437,8 @@ static int cmd_sendmmsg(int argc, char **argv) {
   int64_t start = now_ns(), deadline = start + (int64_t)(o.max_seconds * 1e9);
   while (sent < o.count) {
     long want = o.count - sent < o.batch ? o.count - sent : o.batch;
+    if (with_control)
+      for (long i = 0; i < want; i++) put_control(&msgs[i].msg_hdr, controls + i * CONTROL_BYTES, &ctl);
     // A short count means an error stopped the batch; the rest is retried
     // next call, which then reports that error (man 2 sendmmsg).
     int r = sendmmsg(fd, msgs, (unsigned)want, 0);
@@ -324,10 +453,11 @@ static int cmd_sendmmsg(int argc, char **argv) {
     if ((calls & 255) == 0 && now_ns() > deadline) break;
   }
   int64_t ns = now_ns() - start;
-  char extra[64];
-  snprintf(extra, sizeof extra, ",\"batch\":%ld,\"calls\":%ld", o.batch, calls);
+  char extra[96];
+  snprintf(extra, sizeof extra, ",\"batch\":%ld,\"calls\":%ld,\"control\":%s", o.batch, calls, with_control ? "true" : "false");
   print_send_result("sendmmsg", &o, sent, ns, retries, extra);
   close(fd);
+  free(controls);
   free(msgs);
   free(buf);
   return 0;
@@ -653,6 +783,7 @@ static int cmd_pingpong(int argc, char **argv) {
   long total = o.count + WARMUP_ROUNDS;
   int64_t deadline = now_ns() + (int64_t)(o.max_seconds * 1e9);
   for (long i = 0; i < total; i++) {
+    if (i == WARMUP_ROUNDS) cpu_mark(); // CPU per round trip: the measured ones only
     int64_t t0 = now_ns();
     if (t0 > deadline) die("--max-seconds %.1f passed after %ld round trips", o.max_seconds, i);
     while (send(fd, out, (size_t)o.size, 0) < 0)
@@ -669,14 +800,16 @@ static int cmd_pingpong(int argc, char **argv) {
     if (n != o.size) die("reply of %zd bytes, sent %ld", n, o.size);
     if (i >= WARMUP_ROUNDS) rtt[i - WARMUP_ROUNDS] = t1 - t0;
   }
+  double cpu_user = cpu_user_since_mark(), cpu_sys = cpu_sys_since_mark();
   double sum = 0;
   for (long i = 0; i < o.count; i++) sum += (double)rtt[i];
   qsort(rtt, (size_t)o.count, sizeof *rtt, cmp_i64);
   printf("{\"mode\":\"pingpong\",\"size\":%ld,\"count\":%ld,\"warmup\":%d,\"p50Us\":%.2f,\"p99Us\":%.2f,"
-         "\"meanUs\":%.2f,\"minUs\":%.2f,\"maxUs\":%.2f}\n",
+         "\"meanUs\":%.2f,\"minUs\":%.2f,\"maxUs\":%.2f,\"cpuUser\":%.6f,\"cpuSys\":%.6f}\n",
          o.size, o.count, WARMUP_ROUNDS, (double)percentile(rtt, o.count, 0.50) / 1e3,
          (double)percentile(rtt, o.count, 0.99) / 1e3,
-         sum / (double)o.count / 1e3, (double)rtt[0] / 1e3, (double)rtt[o.count - 1] / 1e3);
+         sum / (double)o.count / 1e3, (double)rtt[0] / 1e3, (double)rtt[o.count - 1] / 1e3,
+         cpu_user, cpu_sys);
   close(fd);
   free(rtt);
   free(out);
@@ -689,7 +822,7 @@ static const struct {
   const char *name;
   int (*run)(int, char **);
 } commands[] = {
-    {"send", cmd_send},   {"sendmmsg", cmd_sendmmsg}, {"gso", cmd_gso},
+    {"send", cmd_send},   {"sendmsg", cmd_sendmsg},   {"sendmmsg", cmd_sendmmsg}, {"gso", cmd_gso},
     {"recv", cmd_recv},   {"blast", cmd_blast},       {"pingpong-server", cmd_pingpong_server},
     {"pingpong", cmd_pingpong},
 };
@@ -705,7 +838,7 @@ int main(int argc, char **argv) {
       }
     }
   }
-  fprintf(stderr, "usage: udpref <send|sendmmsg|gso|recv|blast|pingpong-server|pingpong> --option value ...\n"
+  fprintf(stderr, "usage: udpref <send|sendmsg|sendmmsg|gso|recv|blast|pingpong-server|pingpong> --option value ...\n"
                   "       (see the comment at the top of udpref.c)\n");
   return 2;
 }
