@@ -63,8 +63,18 @@ function optionBenches(udp, tcp) {
     { id: 'getsockopt_SO_REUSEADDR', label: 'getsockopt(SOL_SOCKET, SO_REUSEADDR)', fn: () => do_not_optimize(udp.getsockopt(SOL_SOCKET, SO_REUSEADDR)) },
     { id: 'setOption_TCP_KEEPIDLE', label: "setOption('TCP_KEEPIDLE', 30) (tcp4)", fn: () => tcp.setOption('TCP_KEEPIDLE', 30) },
     // References: the bare addon calls, i.e. syscall + N-API without netsock's JS layer.
-    { id: 'addon_setsockopt_SO_RCVBUF', label: 'addon.setsockopt(SO_RCVBUF) [no JS layer]', ref: true, fn: () => do_not_optimize(addon.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 65536)) },
-    { id: 'addon_getsockopt_SO_RCVBUF', label: 'addon.getsockopt(SO_RCVBUF) [no JS layer]', ref: true, fn: () => do_not_optimize(addon.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, out)) },
+    {
+      id: 'addon_setsockopt_SO_RCVBUF',
+      label: 'addon.setsockopt(SO_RCVBUF) [no JS layer]',
+      ref: true,
+      fn: () => do_not_optimize(addon.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 65536)),
+    },
+    {
+      id: 'addon_getsockopt_SO_RCVBUF',
+      label: 'addon.getsockopt(SO_RCVBUF) [no JS layer]',
+      ref: true,
+      fn: () => do_not_optimize(addon.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, out)),
+    },
   ]
 }
 
@@ -107,15 +117,81 @@ function byteOrderBenches() {
     if (ntohl(u32[i]) !== want || dv.getUint32(i * 4, false) !== want) throw new Error(`32-bit conversions disagree at index ${i}`)
   }
 
-  let a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0
+  let a = 0,
+    b = 0,
+    c = 0,
+    d = 0,
+    e = 0,
+    f = 0,
+    g = 0
   return [
-    { id: 'readUInt16BE', label: 'buf.readUInt16BE(off)', width: 16, base: true, fn: () => { a = (a + 1) & 127; do_not_optimize(buf.readUInt16BE(a << 1)) } },
-    { id: 'htons', label: 'htons(u16[i])', width: 16, fn: () => { b = (b + 1) & 127; do_not_optimize(htons(u16[b])) } },
-    { id: 'getUint16', label: 'dv.getUint16(off, false)', width: 16, fn: () => { c = (c + 1) & 127; do_not_optimize(dv.getUint16(c << 1, false)) } },
-    { id: 'shift16', label: '(buf[o] << 8) | buf[o + 1]', width: 16, ref: true, fn: () => { d = (d + 1) & 127; const o = d << 1; do_not_optimize((buf[o] << 8) | buf[o + 1]) } },
-    { id: 'readUInt32BE', label: 'buf.readUInt32BE(off)', width: 32, base: true, fn: () => { e = (e + 1) & 63; do_not_optimize(buf.readUInt32BE(e << 2)) } },
-    { id: 'ntohl', label: 'ntohl(u32[i])', width: 32, fn: () => { f = (f + 1) & 63; do_not_optimize(ntohl(u32[f])) } },
-    { id: 'getUint32', label: 'dv.getUint32(off, false)', width: 32, fn: () => { g = (g + 1) & 63; do_not_optimize(dv.getUint32(g << 2, false)) } },
+    {
+      id: 'readUInt16BE',
+      label: 'buf.readUInt16BE(off)',
+      width: 16,
+      base: true,
+      fn: () => {
+        a = (a + 1) & 127
+        do_not_optimize(buf.readUInt16BE(a << 1))
+      },
+    },
+    {
+      id: 'htons',
+      label: 'htons(u16[i])',
+      width: 16,
+      fn: () => {
+        b = (b + 1) & 127
+        do_not_optimize(htons(u16[b]))
+      },
+    },
+    {
+      id: 'getUint16',
+      label: 'dv.getUint16(off, false)',
+      width: 16,
+      fn: () => {
+        c = (c + 1) & 127
+        do_not_optimize(dv.getUint16(c << 1, false))
+      },
+    },
+    {
+      id: 'shift16',
+      label: '(buf[o] << 8) | buf[o + 1]',
+      width: 16,
+      ref: true,
+      fn: () => {
+        d = (d + 1) & 127
+        const o = d << 1
+        do_not_optimize((buf[o] << 8) | buf[o + 1])
+      },
+    },
+    {
+      id: 'readUInt32BE',
+      label: 'buf.readUInt32BE(off)',
+      width: 32,
+      base: true,
+      fn: () => {
+        e = (e + 1) & 63
+        do_not_optimize(buf.readUInt32BE(e << 2))
+      },
+    },
+    {
+      id: 'ntohl',
+      label: 'ntohl(u32[i])',
+      width: 32,
+      fn: () => {
+        f = (f + 1) & 63
+        do_not_optimize(ntohl(u32[f]))
+      },
+    },
+    {
+      id: 'getUint32',
+      label: 'dv.getUint32(off, false)',
+      width: 32,
+      fn: () => {
+        g = (g + 1) & 63
+        do_not_optimize(dv.getUint32(g << 2, false))
+      },
+    },
   ]
 }
 
@@ -229,12 +305,28 @@ export async function run() {
     const { context, benchmarks } = await runMitata(mitataOptions())
     const r = resultsByName(benchmarks)
 
-    const point = (size, js, native, pub) => ({ size, js_ns: js, native_ns: native, public_ns: pub, public_path: size < NATIVE_CHECKSUM_THRESHOLD ? 'js' : 'native' })
+    const point = (size, js, native, pub) => ({
+      size,
+      js_ns: js,
+      native_ns: native,
+      public_ns: pub,
+      public_path: size < NATIVE_CHECKSUM_THRESHOLD ? 'js' : 'native',
+    })
     let points = CHECKSUM_SIZES.map((n) => point(n, r.get(csLabel.js(n)).median_ns, r.get(csLabel.native(n)).median_ns, r.get(csLabel.public(n)).median_ns))
     shippedPaths(points)
     // Pin both crossovers down: extra sizes between the listed sizes around them.
-    const brackets = [crossover(points, (p) => p.js_ns, (p) => p.native_ns), crossover(points, (p) => p.shipped_js_ns, (p) => p.shipped_native_ns)]
-      .filter((c) => c.below != null && c.above != null)
+    const brackets = [
+      crossover(
+        points,
+        (p) => p.js_ns,
+        (p) => p.native_ns,
+      ),
+      crossover(
+        points,
+        (p) => p.shipped_js_ns,
+        (p) => p.shipped_native_ns,
+      ),
+    ].filter((c) => c.below != null && c.above != null)
     const refine = brackets.length ? refineSizes(Math.min(...brackets.map((c) => c.below)), Math.max(...brackets.map((c) => c.above))) : []
     const refined = []
     for (const n of refine) {
@@ -246,8 +338,16 @@ export async function run() {
     }
     points = [...points, ...refined].sort((x, y) => x.size - y.size)
     const wrapper = shippedPaths(points)
-    const bare = crossover(points, (p) => p.js_ns, (p) => p.native_ns)
-    const shipped = crossover(points, (p) => p.shipped_js_ns, (p) => p.shipped_native_ns)
+    const bare = crossover(
+      points,
+      (p) => p.js_ns,
+      (p) => p.native_ns,
+    )
+    const shipped = crossover(
+      points,
+      (p) => p.shipped_js_ns,
+      (p) => p.shipped_native_ns,
+    )
     const cs = { points, refined, wrapper, bare, shipped, recommended: thresholdFor(shipped), recommendedBare: thresholdFor(bare) }
 
     return report({ context, r, options, byteOrder, cs, readBack })
@@ -277,11 +377,18 @@ function report({ context, r, options, byteOrder, cs, readBack }) {
   say()
   say('### Socket option calls vs the N-API floor, addon.noop()')
   say()
-  say(table(['call', '>median', '>IQR', '>ops/s', '>vs addon.noop()'], optionRows.map((o) => [o.call, formatNs(o.median_ns), formatSpread(o.spread), formatOps(o.ops_per_sec), formatRatio(o.vs_noop)])))
+  say(
+    table(
+      ['call', '>median', '>IQR', '>ops/s', '>vs addon.noop()'],
+      optionRows.map((o) => [o.call, formatNs(o.median_ns), formatSpread(o.spread), formatOps(o.ops_per_sec), formatRatio(o.vs_noop)]),
+    ),
+  )
   say()
   for (const o of optionRows.filter((x) => x.id !== 'noop' && !x.reference)) say(`- ${o.call}: ${costOf(o.vs_noop, 'a no-op addon call')}`)
   const layer = (js, raw) => r.get(options.find((o) => o.id === js).label).median_ns / r.get(options.find((o) => o.id === raw).label).median_ns
-  say(`- netsock's JS layer (lookup, validation, errno check): setOption ${formatRatio(layer('setOption_SO_RCVBUF', 'addon_setsockopt_SO_RCVBUF'))}, getOption ${formatRatio(layer('getOption_SO_RCVBUF', 'addon_getsockopt_SO_RCVBUF'))} the bare addon call`)
+  say(
+    `- netsock's JS layer (lookup, validation, errno check): setOption ${formatRatio(layer('setOption_SO_RCVBUF', 'addon_setsockopt_SO_RCVBUF'))}, getOption ${formatRatio(layer('getOption_SO_RCVBUF', 'addon_getsockopt_SO_RCVBUF'))} the bare addon call`,
+  )
 
   // 2. byte order
   const byteRows = byteOrder.map((b) => {
@@ -292,7 +399,12 @@ function report({ context, r, options, byteOrder, cs, readBack }) {
   say()
   say('### Byte order: one network-order field read from a buffer, converted to host order')
   say()
-  say(table(['call', '>median', '>IQR', '>ops/s', '>vs buf.readUIntNBE'], byteRows.map((b) => [b.call, formatNs(b.median_ns), formatSpread(b.spread), formatOps(b.ops_per_sec), formatRatio(b.vs_buffer)])))
+  say(
+    table(
+      ['call', '>median', '>IQR', '>ops/s', '>vs buf.readUIntNBE'],
+      byteRows.map((b) => [b.call, formatNs(b.median_ns), formatSpread(b.spread), formatOps(b.ops_per_sec), formatRatio(b.vs_buffer)]),
+    ),
+  )
   say()
   for (const b of byteRows.filter((x) => !x.base)) say(`- ${b.call}: ${costOf(b.vs_buffer, `buf.readUInt${b.width}BE`)}`)
 
@@ -302,38 +414,74 @@ function report({ context, r, options, byteOrder, cs, readBack }) {
     const native = r.get(csLabel.native(n))
     const pub = r.get(csLabel.public(n))
     const path = n < NATIVE_CHECKSUM_THRESHOLD ? 'js' : 'native'
-    return { size: n, public_path: path, js, native, public: pub, native_speedup: js.median_ns / native.median_ns, public_vs_own_path: pub.median_ns / (path === 'js' ? js : native).median_ns }
+    return {
+      size: n,
+      public_path: path,
+      js,
+      native,
+      public: pub,
+      native_speedup: js.median_ns / native.median_ns,
+      public_vs_own_path: pub.median_ns / (path === 'js' ? js : native).median_ns,
+    }
   })
   const pathCell = (ns, path) => `${formatNs(ns)} ${path === 'js' ? 'JS' : 'nat'}`
   say()
   say(`### RFC 1071 checksum (NATIVE_CHECKSUM_THRESHOLD is now ${NATIVE_CHECKSUM_THRESHOLD}: len < threshold is summed in JS)`)
   say()
-  say(table(
-    ['bytes', '>checksumJs', '>addon.checksum', '>checksum() [path]', '>checksum() ops/s', '>worst IQR', '>JS / native', '>checksum() / its path'],
-    csRows.map((c) => [c.size, formatNs(c.js.median_ns), formatNs(c.native.median_ns), pathCell(c.public.median_ns, c.public_path), formatOps(c.public.ops_per_sec),
-      formatSpread(Math.max(c.js.spread, c.native.spread, c.public.spread)), formatRatio(c.native_speedup), formatRatio(c.public_vs_own_path)]),
-  ))
-  say('(median ns per call; JS / native > 1: the native sum is faster; checksum() / its path: the public function over the bare function it runs at that size; IQR: half the interquartile range over the median, how much noise moved the row.)')
+  say(
+    table(
+      ['bytes', '>checksumJs', '>addon.checksum', '>checksum() [path]', '>checksum() ops/s', '>worst IQR', '>JS / native', '>checksum() / its path'],
+      csRows.map((c) => [
+        c.size,
+        formatNs(c.js.median_ns),
+        formatNs(c.native.median_ns),
+        pathCell(c.public.median_ns, c.public_path),
+        formatOps(c.public.ops_per_sec),
+        formatSpread(Math.max(c.js.spread, c.native.spread, c.public.spread)),
+        formatRatio(c.native_speedup),
+        formatRatio(c.public_vs_own_path),
+      ]),
+    ),
+  )
+  say(
+    '(median ns per call; JS / native > 1: the native sum is faster; checksum() / its path: the public function over the bare function it runs at that size; IQR: half the interquartile range over the median, how much noise moved the row.)',
+  )
   if (cs.refined.length) {
     say()
     say('Extra sizes around the crossover (mitata measure(), same statistics):')
     say()
-    say(table(['bytes', '>checksumJs', '>addon.checksum', '>checksum() [path]', '>JS / native', '>checksum() / its path'],
-      cs.refined.map((p) => [p.size, formatNs(p.js_ns), formatNs(p.native_ns), pathCell(p.public_ns, p.public_path), formatRatio(p.js_ns / p.native_ns),
-        formatRatio(p.public_ns / (p.public_path === 'js' ? p.js_ns : p.native_ns))])))
+    say(
+      table(
+        ['bytes', '>checksumJs', '>addon.checksum', '>checksum() [path]', '>JS / native', '>checksum() / its path'],
+        cs.refined.map((p) => [
+          p.size,
+          formatNs(p.js_ns),
+          formatNs(p.native_ns),
+          pathCell(p.public_ns, p.public_path),
+          formatRatio(p.js_ns / p.native_ns),
+          formatRatio(p.public_ns / (p.public_path === 'js' ? p.js_ns : p.native_ns)),
+        ]),
+      ),
+    )
   }
   const crossLine = (c) => (c.bytes == null ? `none, ${c.note}` : `~${c.bytes} B (${c.note})`)
   const w = cs.wrapper
   say()
   say(`- crossover, bare functions (checksumJs vs addon.checksum): ${crossLine(cs.bare)}`)
-  say(`- crossover, checksum() as shipped (its JS path vs its native path): ${crossLine(cs.shipped)}; `
-    + `its JS path costs ${formatRatio(w.js_factor)} checksumJs (at ${w.js_factor_at ?? '-'} B), its native path ${formatRatio(w.native_factor)} addon.checksum (at ${w.native_factor_at ?? '-'} B)`)
+  say(
+    `- crossover, checksum() as shipped (its JS path vs its native path): ${crossLine(cs.shipped)}; ` +
+      `its JS path costs ${formatRatio(w.js_factor)} checksumJs (at ${w.js_factor_at ?? '-'} B), its native path ${formatRatio(w.native_factor)} addon.checksum (at ${w.native_factor_at ?? '-'} B)`,
+  )
   if (cs.recommended == null) {
     say(`- NATIVE_CHECKSUM_THRESHOLD by this run: native never wins up to ${cs.shipped.below} B; keep JS for everything measured`)
   } else {
     const verdict = cs.recommended === NATIVE_CHECKSUM_THRESHOLD ? 'keep it' : `change it from ${NATIVE_CHECKSUM_THRESHOLD}`
-    say(`- NATIVE_CHECKSUM_THRESHOLD by this run: ${cs.recommended} (${verdict}; the as-shipped crossover rounded to a multiple of 16)`
-      + (cs.recommendedBare != null && cs.recommendedBare !== cs.recommended ? `; ${cs.recommendedBare} if checksum()'s JS path ran as fast as bare checksumJs` : ''))
+    say(
+      `- NATIVE_CHECKSUM_THRESHOLD by this run: ${cs.recommended} (${verdict}; the as-shipped crossover rounded to a multiple of 16)` +
+        (cs.recommendedBare != null && cs.recommendedBare !== cs.recommended
+          ? `; ${cs.recommendedBare} if checksum()'s JS path ran as fast as bare checksumJs`
+          : ''),
+    )
   }
 
   return {

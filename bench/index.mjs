@@ -115,7 +115,9 @@ for (const d of done) {
   out.push(`${d.suite.name} (${d.seconds.toFixed(0)} s)${lines.length ? `: ${lines[0]}` : ''}`)
   for (const l of lines.slice(1, 3)) out.push(`  ${l}`)
 }
-const targets = done.flatMap((d) => (d.results.targets ?? []).map((t) => [d.suite.name, t.what, t.ratio == null ? '-' : `${t.ratio.toFixed(2)}x`, t.target, verdict(t)]))
+const targets = done.flatMap((d) =>
+  (d.results.targets ?? []).map((t) => [d.suite.name, t.what, t.ratio == null ? '-' : `${t.ratio.toFixed(2)}x`, t.target, verdict(t)]),
+)
 if (targets.length) {
   out.push('')
   out.push(common.table(['suite', 'measure', '>ratio', 'target', 'result'], targets))

@@ -58,7 +58,8 @@ async function listening(port, ms = 20_000) {
 /** Starts a one-test server; resolves with its port and a stop(). */
 async function server(kind) {
   const port = freePort()
-  const argv = kind === 'iperf3' ? ['iperf3', '-s', '-1', '-B', HOST, '-p', String(port)] : [process.execPath, BIN, 'perf', 'server', '-1', '-B', HOST, '-p', String(port)]
+  const argv =
+    kind === 'iperf3' ? ['iperf3', '-s', '-1', '-B', HOST, '-p', String(port)] : [process.execPath, BIN, 'perf', 'server', '-1', '-B', HOST, '-p', String(port)]
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' })
   const exited = new Promise((r) => child.on('exit', r))
   await listening(port)
@@ -73,7 +74,10 @@ async function server(kind) {
 }
 
 function client(kind, port, args) {
-  const argv = kind === 'iperf3' ? ['iperf3', '-c', HOST, '-p', String(port), '-J', ...args] : [process.execPath, BIN, 'perf', 'client', HOST, '-p', String(port), '--json', ...args]
+  const argv =
+    kind === 'iperf3'
+      ? ['iperf3', '-c', HOST, '-p', String(port), '-J', ...args]
+      : [process.execPath, BIN, 'perf', 'client', HOST, '-p', String(port), '--json', ...args]
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 60_000 })
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stdout}${r.stderr}`)
   return JSON.parse(r.stdout)
@@ -93,8 +97,8 @@ async function udpRun(clientKind, serverKind) {
     offered,
     received,
     loss_percent: recv.lost_percent,
-    sender_cpu_us_per_datagram: (cpu.host_total / 100) * 1e6 / offered,
-    receiver_cpu_us_per_datagram: (cpu.remote_total / 100) * 1e6 / received,
+    sender_cpu_us_per_datagram: ((cpu.host_total / 100) * 1e6) / offered,
+    receiver_cpu_us_per_datagram: ((cpu.remote_total / 100) * 1e6) / received,
   }
 }
 
@@ -153,15 +157,63 @@ export async function run() {
   const us = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} µs` : '-')
   const offeredRatio = m.udp_ii ? m.udp_nn.offered / m.udp_ii.offered : NaN
   const rows = [
-    ['UDP 1200 B, -b 0: datagrams/s offered by the client', ops(m.udp_nn.offered), ops(m.udp_ii?.offered), ratio(m.udp_nn.offered, m.udp_ii?.offered), Number.isFinite(offeredRatio) ? `≥ 2x iperf3: ${offeredRatio >= 2 ? 'met' : 'missed'}` : 'iperf3 missing'],
+    [
+      'UDP 1200 B, -b 0: datagrams/s offered by the client',
+      ops(m.udp_nn.offered),
+      ops(m.udp_ii?.offered),
+      ratio(m.udp_nn.offered, m.udp_ii?.offered),
+      Number.isFinite(offeredRatio) ? `≥ 2x iperf3: ${offeredRatio >= 2 ? 'met' : 'missed'}` : 'iperf3 missing',
+    ],
     ['  received by its own server', ops(m.udp_nn.received), ops(m.udp_ii?.received), ratio(m.udp_nn.received, m.udp_ii?.received), ''],
-    ['  sender CPU per datagram', us(m.udp_nn.sender_cpu_us_per_datagram), us(m.udp_ii?.sender_cpu_us_per_datagram), ratio(m.udp_ii?.sender_cpu_us_per_datagram, m.udp_nn.sender_cpu_us_per_datagram), 'iperf3 / netsock'],
-    ['  receiver CPU per datagram', us(m.udp_nn.receiver_cpu_us_per_datagram), us(m.udp_ii?.receiver_cpu_us_per_datagram), ratio(m.udp_ii?.receiver_cpu_us_per_datagram, m.udp_nn.receiver_cpu_us_per_datagram), 'iperf3 / netsock'],
-    ["UDP 1200 B, -b 0, each client to the other's server: offered", ops(m.udp_ni?.offered), ops(m.udp_in?.offered), ratio(m.udp_ni?.offered, m.udp_in?.offered), 'netsock client to iperf3 server; iperf3 client to netsock server'],
-    ['  received by each server from the other client', ops(m.udp_in?.received), ops(m.udp_ni?.received), ratio(m.udp_in?.received, m.udp_ni?.received), 'netsock server from iperf3; iperf3 server from netsock'],
-    ['TCP, 1 stream: bits/s received', ops(m.tcp_n.bits_per_second), ops(m.tcp_i?.bits_per_second), ratio(m.tcp_n.bits_per_second, m.tcp_i?.bits_per_second), ''],
-    ['round trip p50, 64 B ping-pong (vs sockperf)', `${us(m.lat_n.app_rtt_p50_us)} app, ${us(m.lat_n.rtt_p50_us)} kernel-stamped`, us(m.lat_s?.rtt_p50_us), ratio(m.lat_n.app_rtt_p50_us, m.lat_s?.rtt_p50_us), 'app round trip / sockperf'],
-    ['round trip p99', `${us(m.lat_n.app_rtt_p99_us)} app, ${us(m.lat_n.rtt_p99_us)} kernel-stamped`, us(m.lat_s?.rtt_p99_us), ratio(m.lat_n.app_rtt_p99_us, m.lat_s?.rtt_p99_us), ''],
+    [
+      '  sender CPU per datagram',
+      us(m.udp_nn.sender_cpu_us_per_datagram),
+      us(m.udp_ii?.sender_cpu_us_per_datagram),
+      ratio(m.udp_ii?.sender_cpu_us_per_datagram, m.udp_nn.sender_cpu_us_per_datagram),
+      'iperf3 / netsock',
+    ],
+    [
+      '  receiver CPU per datagram',
+      us(m.udp_nn.receiver_cpu_us_per_datagram),
+      us(m.udp_ii?.receiver_cpu_us_per_datagram),
+      ratio(m.udp_ii?.receiver_cpu_us_per_datagram, m.udp_nn.receiver_cpu_us_per_datagram),
+      'iperf3 / netsock',
+    ],
+    [
+      "UDP 1200 B, -b 0, each client to the other's server: offered",
+      ops(m.udp_ni?.offered),
+      ops(m.udp_in?.offered),
+      ratio(m.udp_ni?.offered, m.udp_in?.offered),
+      'netsock client to iperf3 server; iperf3 client to netsock server',
+    ],
+    [
+      '  received by each server from the other client',
+      ops(m.udp_in?.received),
+      ops(m.udp_ni?.received),
+      ratio(m.udp_in?.received, m.udp_ni?.received),
+      'netsock server from iperf3; iperf3 server from netsock',
+    ],
+    [
+      'TCP, 1 stream: bits/s received',
+      ops(m.tcp_n.bits_per_second),
+      ops(m.tcp_i?.bits_per_second),
+      ratio(m.tcp_n.bits_per_second, m.tcp_i?.bits_per_second),
+      '',
+    ],
+    [
+      'round trip p50, 64 B ping-pong (vs sockperf)',
+      `${us(m.lat_n.app_rtt_p50_us)} app, ${us(m.lat_n.rtt_p50_us)} kernel-stamped`,
+      us(m.lat_s?.rtt_p50_us),
+      ratio(m.lat_n.app_rtt_p50_us, m.lat_s?.rtt_p50_us),
+      'app round trip / sockperf',
+    ],
+    [
+      'round trip p99',
+      `${us(m.lat_n.app_rtt_p99_us)} app, ${us(m.lat_n.rtt_p99_us)} kernel-stamped`,
+      us(m.lat_s?.rtt_p99_us),
+      ratio(m.lat_n.app_rtt_p99_us, m.lat_s?.rtt_p99_us),
+      '',
+    ],
   ]
   const env = environment('dist (CLI processes)')
   const lines = [

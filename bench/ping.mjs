@@ -54,7 +54,8 @@ function runCommand(argv, ns, ok = [0]) {
 
 /** RTTs in ms of one run of each tool. */
 const TOOLS = {
-  iputils: async (host, ns) => [...(await runCommand(['ping', '-n', '-c', String(COUNT), '-i', INTERVAL, host], ns)).matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])),
+  iputils: async (host, ns) =>
+    [...(await runCommand(['ping', '-n', '-c', String(COUNT), '-i', INTERVAL, host], ns)).matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])),
   netsock: async (host, ns) =>
     (await runCommand([process.execPath, CLI, 'ping', '-c', String(COUNT), '-i', INTERVAL, '--json', host], ns))
       .trim()
@@ -69,7 +70,10 @@ const TRACERS = {
   // A probe without an answer is NaN, left out of the median.
   traceroute: async (host, ns) => Number(/^\s*1\s+\S+\s+([\d.]+) ms/m.exec(await runCommand(['traceroute', '-n', '-q', '3', '-m', '1', host], ns))?.[1]),
   netsock: async (host, ns) => {
-    const lines = (await runCommand([process.execPath, CLI, 'trace', '-q', '3', '-m', '1', '--json', host], ns, [0, 1])).trim().split('\n').map((l) => JSON.parse(l))
+    const lines = (await runCommand([process.execPath, CLI, 'trace', '-q', '3', '-m', '1', '--json', host], ns, [0, 1]))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     return lines.find((e) => e.event === 'hop')?.probes[0]?.rttMs ?? NaN
   },
 }
@@ -136,7 +140,10 @@ function vethPair() {
     ip('link', 'add', `vbp${process.pid % 100000}`, 'netns', a, 'type', 'veth', 'peer', 'name', `vbq${process.pid % 100000}`, 'netns', b)
     ip('-n', a, 'addr', 'add', '10.250.0.1/24', 'dev', `vbp${process.pid % 100000}`)
     ip('-n', b, 'addr', 'add', '10.250.0.2/24', 'dev', `vbq${process.pid % 100000}`)
-    for (const [ns, dev] of [[a, `vbp${process.pid % 100000}`], [b, `vbq${process.pid % 100000}`]]) {
+    for (const [ns, dev] of [
+      [a, `vbp${process.pid % 100000}`],
+      [b, `vbq${process.pid % 100000}`],
+    ]) {
       ip('-n', ns, 'link', 'set', 'lo', 'up')
       ip('-n', ns, 'link', 'set', dev, 'up')
       // No rate limit on ICMP errors (port unreachable for trace probes): every probe of every run is answered.
@@ -179,9 +186,23 @@ export async function run({ progress = () => {} } = {}) {
     const p = paths[id]
     const where = id === 'loopback' ? 'loopback' : 'veth pair'
     const ratio = p ? p.ratio : null
-    targets.push({ section: 'ping', what: `netsock / iputils median RTT (median of ${RUNS} back-to-back run pairs), ${where}`, ratio, target: `<= ${TARGET.median}x`, met: p ? ratio <= TARGET.median : null, untestable: p ? undefined : why })
+    targets.push({
+      section: 'ping',
+      what: `netsock / iputils median RTT (median of ${RUNS} back-to-back run pairs), ${where}`,
+      ratio,
+      target: `<= ${TARGET.median}x`,
+      met: p ? ratio <= TARGET.median : null,
+      untestable: p ? undefined : why,
+    })
     const first = p ? p.netsock.first_over_median : null
-    targets.push({ section: 'ping', what: `netsock first reply / its run's median, ${where}`, ratio: first, target: `<= ${TARGET.first}x`, met: p ? first <= TARGET.first : null, untestable: p ? undefined : why })
+    targets.push({
+      section: 'ping',
+      what: `netsock first reply / its run's median, ${where}`,
+      ratio: first,
+      target: `<= ${TARGET.first}x`,
+      met: p ? first <= TARGET.first : null,
+      untestable: p ? undefined : why,
+    })
   }
   const results = {
     suite: name,
@@ -227,18 +248,28 @@ function report(res) {
   const traced = ['loopback', 'veth'].filter((id) => res.paths[id]?.trace)
   if (traced.length) {
     say()
-    say(`First probe of hop 1, median of ${TRACE_RUNS} runs each (no goal): ` + traced.map((id) => `${id}: netsock trace ${ms(res.paths[id].trace.netsock_ms)}, traceroute(8) ${ms(res.paths[id].trace.traceroute_ms)}`).join('; '))
+    say(
+      `First probe of hop 1, median of ${TRACE_RUNS} runs each (no goal): ` +
+        traced.map((id) => `${id}: netsock trace ${ms(res.paths[id].trace.netsock_ms)}, traceroute(8) ${ms(res.paths[id].trace.traceroute_ms)}`).join('; '),
+    )
   }
   say()
-  say(table(['measure', '>ratio', 'target', 'result'], res.targets.map((t) => [t.what, x2(t.ratio), t.target, t.untestable ? 'not testable' : t.met ? 'MET' : 'MISSED'])))
+  say(
+    table(
+      ['measure', '>ratio', 'target', 'result'],
+      res.targets.map((t) => [t.what, x2(t.ratio), t.target, t.untestable ? 'not testable' : t.met ? 'MET' : 'MISSED']),
+    ),
+  )
   return lines.join('\n')
 }
 
 /** Up to three lines for the closing screen of `npm run bench`. */
 export function headline(res) {
   if (res.untestable) return [`not testable: ${res.untestable}`]
-  return ['loopback', 'veth'].filter((id) => res.paths[id]).map((id) => {
-    const p = res.paths[id]
-    return `${id}: netsock ${ms(p.netsock.median_ms)} vs iputils ${ms(p.iputils.median_ms)} median RTT (${x2(p.ratio)} by run pairs), first reply ${x2(p.netsock.first_over_median)} its median`
-  })
+  return ['loopback', 'veth']
+    .filter((id) => res.paths[id])
+    .map((id) => {
+      const p = res.paths[id]
+      return `${id}: netsock ${ms(p.netsock.median_ms)} vs iputils ${ms(p.iputils.median_ms)} median RTT (${x2(p.ratio)} by run pairs), first reply ${x2(p.netsock.first_over_median)} its median`
+    })
 }

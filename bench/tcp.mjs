@@ -109,26 +109,44 @@ function keepaliveBenches(client, nk) {
   const fd = fdOf(client)
   const rows = [
     // group A: the settings Node's own call makes
-    row('node_setKeepAlive', 'A', `socket.setKeepAlive(true, ${IDLE / 1000}|${IDLE / 1000 + 1} s) [Node]`, nodeSet, (_, idle) => client.setKeepAlive(true, idle), { base: true }),
+    row(
+      'node_setKeepAlive',
+      'A',
+      `socket.setKeepAlive(true, ${IDLE / 1000}|${IDLE / 1000 + 1} s) [Node]`,
+      nodeSet,
+      (_, idle) => client.setKeepAlive(true, idle),
+      { base: true },
+    ),
     row('netsock_A', 'A', 'setKeepAlive(socket, {enable, idle, interval 1 s, count 10}) [netsock]', nodeSet, (o) => setKeepAlive(client, o)),
     row('netsock_A_fd', 'A', 'setKeepAlive(fd, same) [netsock]', nodeSet, (o) => setKeepAlive(fd, o)),
   ]
   if (nk) {
-    rows.push(row('nk_A', 'A', 'Node setKeepAlive + net-keepalive interval/probes', nodeSet, (_, idle) => {
-      client.setKeepAlive(true, idle)
-      nk.setKeepAliveInterval(client, 1000)
-      nk.setKeepAliveProbes(client, 10)
-    }))
+    rows.push(
+      row('nk_A', 'A', 'Node setKeepAlive + net-keepalive interval/probes', nodeSet, (_, idle) => {
+        client.setKeepAlive(true, idle)
+        nk.setKeepAliveInterval(client, 1000)
+        nk.setKeepAliveProbes(client, 10)
+      }),
+    )
   }
   // group B: full tuning (Node alone cannot set interval, count or user timeout)
   rows.push(row('netsock_B', 'B', 'setKeepAlive(socket, {enable, idle, interval, count, userTimeout}) [netsock]', full, (o) => setKeepAlive(client, o)))
   if (nk) {
-    rows.push(row('nk_B', 'B', 'Node setKeepAlive + net-keepalive interval/probes/userTimeout', full, (_, idle) => {
-      client.setKeepAlive(true, idle)
-      nk.setKeepAliveInterval(client, 5000)
-      nk.setKeepAliveProbes(client, 4)
-      nk.setUserTimeout(client, 20_000)
-    }, { base: true }))
+    rows.push(
+      row(
+        'nk_B',
+        'B',
+        'Node setKeepAlive + net-keepalive interval/probes/userTimeout',
+        full,
+        (_, idle) => {
+          client.setKeepAlive(true, idle)
+          nk.setKeepAliveInterval(client, 5000)
+          nk.setKeepAliveProbes(client, 4)
+          nk.setUserTimeout(client, 20_000)
+        },
+        { base: true },
+      ),
+    )
   }
   // group C: one option, one setsockopt each (alternating 15 s / 16 s)
   const ut = (idle) => ({ userTimeoutMs: idle / 2 })
@@ -185,10 +203,14 @@ async function udpRun(workers, steering) {
   })
   try {
     await Promise.all(server.workers.map((w) => ask(w, undefined, (m) => m === 'ready')))
-    const blast = await startRef(['blast', '--port', server.port, '--addr', '127.0.0.1', '--rate', UDP_RATE, '--seconds', UDP_SECONDS, '--size', UDP_SIZE], { timeoutMs: (UDP_SECONDS + 30) * 1000 })
+    const blast = await startRef(['blast', '--port', server.port, '--addr', '127.0.0.1', '--rate', UDP_RATE, '--seconds', UDP_SECONDS, '--size', UDP_SIZE], {
+      timeoutMs: (UDP_SECONDS + 30) * 1000,
+    })
     const sent = await blast.result
     await new Promise((r) => setTimeout(r, 300)) // let the workers drain their buffers
-    const counts = (await Promise.all(server.workers.map((w) => ask(w, 'count', (m) => typeof m === 'object' && m !== null && 'received' in m)))).map((m) => m.received)
+    const counts = (await Promise.all(server.workers.map((w) => ask(w, 'count', (m) => typeof m === 'object' && m !== null && 'received' in m)))).map(
+      (m) => m.received,
+    )
     const received = counts.reduce((a, b) => a + b, 0)
     return {
       workers,
@@ -259,7 +281,9 @@ export async function run() {
 function report({ context, r, rows, readBack, udp, udpNote, nkWhy }) {
   const { env, lines } = reportHead(title, context, require)
   const say = (s = '') => lines.push(s)
-  say('ops/s = 1e9 / median ns per call (one call = all the options of its row); ratios compare medians from this same run. Every row was checked by reading the kernel values back before timing.')
+  say(
+    'ops/s = 1e9 / median ns per call (one call = all the options of its row); ratios compare medians from this same run. Every row was checked by reading the kernel values back before timing.',
+  )
   if (nkWhy) say(`(${nkWhy}: net-keepalive rows skipped)`)
 
   const resultRows = rows.map((row) => ({ id: row.id, group: row.group, call: row.label, settings: row.last(), ...r.get(row.label) }))
@@ -267,13 +291,20 @@ function report({ context, r, rows, readBack, udp, udpNote, nkWhy }) {
   say()
   say('### Keepalive tuning calls on a live loopback connection')
   say()
-  say(table(['group', 'call', '>median', '>IQR', '>calls/s'], resultRows.map((x) => [x.group, x.call, formatNs(x.median_ns), formatSpread(x.spread), formatOps(x.ops_per_sec)])))
+  say(
+    table(
+      ['group', 'call', '>median', '>IQR', '>calls/s'],
+      resultRows.map((x) => [x.group, x.call, formatNs(x.median_ns), formatSpread(x.spread), formatOps(x.ops_per_sec)]),
+    ),
+  )
   say()
   const ratio = (a, b, what) => {
     if (!byId[a] || !byId[b]) return
     // Always a factor above 1: '2.00x slower', never '0.50x slower'.
     const f = byId[b].median_ns / byId[a].median_ns
-    say(`- ${what}: netsock ${f >= 1 ? `${formatRatio(f)} faster` : `${formatRatio(1 / f)} slower`} (${formatOps(byId[a].ops_per_sec)} vs ${formatOps(byId[b].ops_per_sec)} calls/s)`)
+    say(
+      `- ${what}: netsock ${f >= 1 ? `${formatRatio(f)} faster` : `${formatRatio(1 / f)} slower`} (${formatOps(byId[a].ops_per_sec)} vs ${formatOps(byId[b].ops_per_sec)} calls/s)`,
+    )
   }
   ratio('netsock_A', 'node_setKeepAlive', "A, vs Node's socket.setKeepAlive(true, ms)")
   ratio('netsock_A_fd', 'node_setKeepAlive', "A, fd target, vs Node's socket.setKeepAlive(true, ms)")
@@ -282,17 +313,33 @@ function report({ context, r, rows, readBack, udp, udpNote, nkWhy }) {
   ratio('netsock_C', 'nk_C', 'C, vs net-keepalive setUserTimeout')
 
   say()
-  say(`### UDP receive through serveReusePort (worker_threads, netsock recvmmsg), ${UDP_SIZE} B datagrams, udpref blast at ${formatOps(UDP_RATE)} pps for ${UDP_SECONDS} s`)
+  say(
+    `### UDP receive through serveReusePort (worker_threads, netsock recvmmsg), ${UDP_SIZE} B datagrams, udpref blast at ${formatOps(UDP_RATE)} pps for ${UDP_SECONDS} s`,
+  )
   say()
   if (udpNote) say(udpNote)
   if (udp.length) {
     // per_worker holds datagram counts; shown as rates over the same seconds, so they add up to the total.
-    say(table(['workers', 'steering', '>offered pps', '>received pps', '>per worker pps', '>loss'], udp.map((u) => [u.workers, u.steering, formatOps(u.offered_pps), formatOps(u.received_pps), u.per_worker.map((c) => formatOps(c / u.seconds)).join(' / '), `${(u.loss * 100).toFixed(1)}%`])))
+    say(
+      table(
+        ['workers', 'steering', '>offered pps', '>received pps', '>per worker pps', '>loss'],
+        udp.map((u) => [
+          u.workers,
+          u.steering,
+          formatOps(u.offered_pps),
+          formatOps(u.received_pps),
+          u.per_worker.map((c) => formatOps(c / u.seconds)).join(' / '),
+          `${(u.loss * 100).toFixed(1)}%`,
+        ]),
+      ),
+    )
     say()
     const one = udp.find((u) => u.workers === 1)
     const two = udp.find((u) => u.workers === 2 && u.steering === 'random')
     if (one && two) say(`- 2 workers (random steering) / 1 worker: ${formatRatio(two.received_pps / one.received_pps)} the received rate`)
-    say(`- one sender is one flow: with the default hash steering all of it lands on one worker, so the 2-worker 'hash' row shows no spread; 'random' (SKF_AD_RANDOM) spreads it`)
+    say(
+      `- one sender is one flow: with the default hash steering all of it lands on one worker, so the 2-worker 'hash' row shows no spread; 'random' (SKF_AD_RANDOM) spreads it`,
+    )
     say(`- ${env.cpus} CPUs shared by the sender, the workers and the main thread: with as many busy threads as cores, adding a worker cannot add a core`)
   }
 

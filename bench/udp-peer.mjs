@@ -63,7 +63,10 @@ function setRecvBuffer(sock, bytes) {
 // ------------------------------------------------------------------ client
 
 async function pingpong() {
-  const port = num('port'), count = num('count'), size = num('size', 64), impl = opts.impl ?? 'netsock-batch'
+  const port = num('port'),
+    count = num('count'),
+    size = num('size', 64),
+    impl = opts.impl ?? 'netsock-batch'
   const maxMs = num('max-seconds', 60) * 1000
   const total = count + WARMUP_ROUNDS
   const rtt = new Float64Array(count)
@@ -137,8 +140,20 @@ async function pingpong() {
   const sum = rtt.reduce((a, b) => a + b, 0)
   rtt.sort()
   const us = (ms) => Number((ms * 1000).toFixed(2))
-  print({ mode: 'pingpong', impl, size, count, warmup: WARMUP_ROUNDS, p50Us: us(percentile(rtt, 0.5)), p99Us: us(percentile(rtt, 0.99)),
-    meanUs: us(sum / count), minUs: us(rtt[0]), maxUs: us(rtt[count - 1]), cpuUser: cpu.user / 1e6, cpuSys: cpu.system / 1e6 })
+  print({
+    mode: 'pingpong',
+    impl,
+    size,
+    count,
+    warmup: WARMUP_ROUNDS,
+    p50Us: us(percentile(rtt, 0.5)),
+    p99Us: us(percentile(rtt, 0.99)),
+    meanUs: us(sum / count),
+    minUs: us(rtt[0]),
+    maxUs: us(rtt[count - 1]),
+    cpuUser: cpu.user / 1e6,
+    cpuSys: cpu.system / 1e6,
+  })
 }
 
 // ------------------------------------------------- client software path
@@ -151,7 +166,9 @@ async function pingpong() {
  * (the loop's epoll, the receive call, delivery). No wake-up is in it.
  */
 async function softpath() {
-  const count = num('count'), size = num('size', 32), impl = opts.impl ?? 'netsock-batch'
+  const count = num('count'),
+    size = num('size', 32),
+    impl = opts.impl ?? 'netsock-batch'
   const type = addr.includes(':') ? 'udp6' : 'udp4'
   const total = count + WARMUP_ROUNDS
   const samples = new Float64Array(count)
@@ -190,7 +207,10 @@ async function softpath() {
       sock = createSocket({ type }).bind(0, addr)
       sock.connect(echo.address().port, addr)
       sock.on('error', reject)
-      if (impl === 'netsock-batch') sock.on('batch', (b) => { for (let k = 0; k < b.length; k++) onReply(b.size(k)) })
+      if (impl === 'netsock-batch')
+        sock.on('batch', (b) => {
+          for (let k = 0; k < b.length; k++) onReply(b.size(k))
+        })
       else if (impl === 'netsock-message') sock.on('message', (msg) => onReply(msg.length))
       else return reject(new Error(`unknown --impl ${impl}`))
       setImmediate(() => start(sock.address().port)) // reading starts on the next tick after the listener is added
@@ -208,11 +228,16 @@ async function softpath() {
 
 /** recv: netsock 'batch', count only, reported like udpref recv. */
 async function recv() {
-  const seconds = num('seconds'), idle = num('idle', 0.5), wait = num('wait', 10)
+  const seconds = num('seconds'),
+    idle = num('idle', 0.5),
+    wait = num('wait', 10)
   const s = createSocket({ type: addr.includes(':') ? 'udp6' : 'udp4', recvBufferSize: num('rcvbuf', 4 << 20) })
   const rcvbuf = setRecvBuffer(s, num('rcvbuf', 4 << 20))
   s.bind(num('port'), addr)
-  let received = 0, bytes = 0, first = 0, last = 0
+  let received = 0,
+    bytes = 0,
+    first = 0,
+    last = 0
   s.on('batch', (b) => {
     const t = performance.now()
     if (!first) first = t
@@ -232,8 +257,20 @@ async function recv() {
     }, 20)
   })
   const secs = first ? (last - first) / 1000 : 0
-  const out = { mode: 'recv', impl: 'netsock', port: s.address().port, received, bytes, seconds: secs, pps: secs > 0 ? Math.round(received / secs) : 0,
-    kernelDrops: s.stats.dropped, rcvbuf, stop, cpuUser: process.cpuUsage(cpu0).user / 1e6, cpuSys: process.cpuUsage(cpu0).system / 1e6 }
+  const out = {
+    mode: 'recv',
+    impl: 'netsock',
+    port: s.address().port,
+    received,
+    bytes,
+    seconds: secs,
+    pps: secs > 0 ? Math.round(received / secs) : 0,
+    kernelDrops: s.stats.dropped,
+    rcvbuf,
+    stop,
+    cpuUser: process.cpuUsage(cpu0).user / 1e6,
+    cpuSys: process.cpuUsage(cpu0).system / 1e6,
+  }
   s.close()
   print(out)
   if (!first) fail(`no datagram arrived within ${wait} s`)
@@ -242,12 +279,17 @@ async function recv() {
 
 /** blast: netsock sendMany paced against the clock (1 ms steps), reported like udpref blast. */
 async function blast() {
-  const rate = num('rate'), seconds = num('seconds'), size = num('size'), port = num('port')
+  const rate = num('rate'),
+    seconds = num('seconds'),
+    size = num('size'),
+    port = num('port')
   const s = createSocket({ type: addr.includes(':') ? 'udp6' : 'udp4' }).bind(0, addr)
   const list = new Array(64).fill(payload(size))
   const total = Math.floor(rate * seconds)
-  let offered = 0, calls = 0
-  const start = performance.now(), end = start + seconds * 1000
+  let offered = 0,
+    calls = 0
+  const start = performance.now(),
+    end = start + seconds * 1000
   await new Promise((resolve) => {
     const tick = () => {
       const t = performance.now()
@@ -275,10 +317,12 @@ async function blast() {
 
 /** pingpong-server: netsock echo of count + warm-up datagrams back to their senders. */
 async function pingpongServer() {
-  const count = num('count'), wait = num('wait', 10)
+  const count = num('count'),
+    wait = num('wait', 10)
   const s = createSocket({ type: addr.includes(':') ? 'udp6' : 'udp4' }).bind(num('port'), addr)
   const total = count + WARMUP_ROUNDS
-  let echoed = 0, last = performance.now()
+  let echoed = 0,
+    last = performance.now()
   let stopTimer = () => {}
   const done = new Promise((resolve, reject) => {
     s.on('batch', (b) => {

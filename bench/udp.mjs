@@ -51,7 +51,9 @@ export function headline(res) {
   const t = res.targets ?? []
   const met = t.filter((x) => x.met === true).length
   const untestable = t.filter((x) => x.untestable).length
-  return [`${met} of ${t.length} targets met${untestable ? `, ${untestable} not testable this run` : ''} (chart: ${path.relative(path.dirname(benchDir), path.join(resultsDir, 'latest.svg'))})`]
+  return [
+    `${met} of ${t.length} targets met${untestable ? `, ${untestable} not testable this run` : ''} (chart: ${path.relative(path.dirname(benchDir), path.join(resultsDir, 'latest.svg'))})`,
+  ]
 }
 
 const ADDR = '127.0.0.1'
@@ -278,7 +280,10 @@ async function dgramSend(port, size, count) {
   await new Promise((resolve) => s.bind(0, ADDR, resolve))
   try {
     const buf = payload(size)
-    let issued = 0, inFlight = 0, done = 0, failed = 0
+    let issued = 0,
+      inFlight = 0,
+      done = 0,
+      failed = 0
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const deadline = t0 + MAX_SEND_MS
@@ -314,7 +319,10 @@ async function dgramSend(port, size, count) {
 
 /** One send measurement against a fresh sink (udpref recv, or its JS stand-in); adds what the sink received. */
 async function withSink(ctx, send) {
-  const sink = await startRef(['recv', '--port', 0, '--seconds', 60, '--idle', 0.2, '--wait', 10, '--rcvbuf', RCVBUF], { program: ctx.peerProgram, timeoutMs: 90_000 })
+  const sink = await startRef(['recv', '--port', 0, '--seconds', 60, '--idle', 0.2, '--wait', 10, '--rcvbuf', RCVBUF], {
+    program: ctx.peerProgram,
+    timeoutMs: 90_000,
+  })
   let r
   try {
     r = await send(sink.port)
@@ -382,14 +390,36 @@ async function sectionSingle(ctx) {
   const bySize = {}
   for (const size of SEND_SIZES) {
     console.log(`single send, ${size} B: ${SINGLE_REPS} runs each of ${ctx.haveC ? 'C sendto, ' : ''}netsock send(), dgram.send (${SINGLE_COUNT} datagrams)`)
-    bySize[size] = await measureSenders(ctx, [
-      { id: 'c', kind: 'c', label: 'C sendto', available: ctx.haveC, skipped: ctx.noC,
-        run: (port) => cSender(['send', '--size', size, '--count', SINGLE_COUNT, '--port', port]) },
-      { id: 'netsock', kind: 'netsock', label: 'netsock send()', available: true,
-        warm: (port) => netsockSend(port, size, 5000), run: (port) => netsockSend(port, size, SINGLE_COUNT) },
-      { id: 'dgram', kind: 'dgram', label: 'dgram.send', available: true,
-        warm: (port) => dgramSend(port, size, 5000), run: (port) => dgramSend(port, size, SINGLE_COUNT) },
-    ], SINGLE_REPS)
+    bySize[size] = await measureSenders(
+      ctx,
+      [
+        {
+          id: 'c',
+          kind: 'c',
+          label: 'C sendto',
+          available: ctx.haveC,
+          skipped: ctx.noC,
+          run: (port) => cSender(['send', '--size', size, '--count', SINGLE_COUNT, '--port', port]),
+        },
+        {
+          id: 'netsock',
+          kind: 'netsock',
+          label: 'netsock send()',
+          available: true,
+          warm: (port) => netsockSend(port, size, 5000),
+          run: (port) => netsockSend(port, size, SINGLE_COUNT),
+        },
+        {
+          id: 'dgram',
+          kind: 'dgram',
+          label: 'dgram.send',
+          available: true,
+          warm: (port) => dgramSend(port, size, 5000),
+          run: (port) => dgramSend(port, size, SINGLE_COUNT),
+        },
+      ],
+      SINGLE_REPS,
+    )
   }
   return bySize
 }
@@ -397,34 +427,94 @@ async function sectionSingle(ctx) {
 async function sectionBatched(ctx) {
   console.log(`batched send, ${BATCH_SIZE} B: ${REPS} runs each of ${ctx.haveC ? 'C sendmmsg, C GSO, ' : ''}netsock sendMany(), sendSegments(), dgram.send`)
   return measureSenders(ctx, [
-    { id: 'c_sendmmsg', kind: 'c', label: `C sendmmsg (batch ${BATCH})`, available: ctx.haveC, skipped: ctx.noC,
-      run: (port) => cSender(['sendmmsg', '--size', BATCH_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, '--port', port]) },
-    { id: 'c_gso', kind: 'c', label: `C GSO (${GSO_SEGMENTS} x ${GSO_SEGMENT} B)`, available: ctx.haveC, skipped: ctx.noC,
-      run: (port) => cSender(['gso', '--size', GSO_SEGMENT, '--segments', GSO_SEGMENTS, '--count', GSO_COUNT, '--port', port]) },
-    { id: 'netsock_sendMany', kind: 'netsock', label: `netsock sendMany() (batch ${BATCH})`, available: true,
-      warm: (port) => netsockSendMany(port, BATCH_SIZE, 100 * BATCH), run: (port) => netsockSendMany(port, BATCH_SIZE, BATCH_COUNT) },
-    { id: 'netsock_sendSegments', kind: 'netsock', label: `netsock sendSegments() (${GSO_SEGMENT * GSO_SEGMENTS} B / ${GSO_SEGMENT})`, available: true,
-      warm: (port) => netsockSendSegments(port, GSO_SEGMENT, 100 * GSO_SEGMENTS), run: (port) => netsockSendSegments(port, GSO_SEGMENT, GSO_COUNT) },
-    { id: 'dgram', kind: 'dgram', label: 'dgram.send', available: true,
-      warm: (port) => dgramSend(port, BATCH_SIZE, 5000), run: (port) => dgramSend(port, BATCH_SIZE, SINGLE_COUNT) },
+    {
+      id: 'c_sendmmsg',
+      kind: 'c',
+      label: `C sendmmsg (batch ${BATCH})`,
+      available: ctx.haveC,
+      skipped: ctx.noC,
+      run: (port) => cSender(['sendmmsg', '--size', BATCH_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, '--port', port]),
+    },
+    {
+      id: 'c_gso',
+      kind: 'c',
+      label: `C GSO (${GSO_SEGMENTS} x ${GSO_SEGMENT} B)`,
+      available: ctx.haveC,
+      skipped: ctx.noC,
+      run: (port) => cSender(['gso', '--size', GSO_SEGMENT, '--segments', GSO_SEGMENTS, '--count', GSO_COUNT, '--port', port]),
+    },
+    {
+      id: 'netsock_sendMany',
+      kind: 'netsock',
+      label: `netsock sendMany() (batch ${BATCH})`,
+      available: true,
+      warm: (port) => netsockSendMany(port, BATCH_SIZE, 100 * BATCH),
+      run: (port) => netsockSendMany(port, BATCH_SIZE, BATCH_COUNT),
+    },
+    {
+      id: 'netsock_sendSegments',
+      kind: 'netsock',
+      label: `netsock sendSegments() (${GSO_SEGMENT * GSO_SEGMENTS} B / ${GSO_SEGMENT})`,
+      available: true,
+      warm: (port) => netsockSendSegments(port, GSO_SEGMENT, 100 * GSO_SEGMENTS),
+      run: (port) => netsockSendSegments(port, GSO_SEGMENT, GSO_COUNT),
+    },
+    {
+      id: 'dgram',
+      kind: 'dgram',
+      label: 'dgram.send',
+      available: true,
+      warm: (port) => dgramSend(port, BATCH_SIZE, 5000),
+      run: (port) => dgramSend(port, BATCH_SIZE, SINGLE_COUNT),
+    },
   ])
 }
 
 // ------------------------------------------------- 3: per-datagram control
 
 async function sectionControl(ctx) {
-  console.log(`per-datagram control, ${CONTROL_SIZE} B, ECN ECT(0) + source address: ${SINGLE_REPS} runs each of ${ctx.haveC ? 'C sendmsg, C sendmmsg, ' : ''}netsock sendMessage(), sendMany()`)
+  console.log(
+    `per-datagram control, ${CONTROL_SIZE} B, ECN ECT(0) + source address: ${SINGLE_REPS} runs each of ${ctx.haveC ? 'C sendmsg, C sendmmsg, ' : ''}netsock sendMessage(), sendMany()`,
+  )
   const cmsgs = ['--tos', CONTROL_TOS, '--source', CONTROL_SOURCE]
-  return measureSenders(ctx, [
-    { id: 'c_sendmsg', kind: 'c', label: 'C sendmsg (IP_TOS + IP_PKTINFO)', available: ctx.haveC, skipped: ctx.noC,
-      run: (port) => cSender(['sendmsg', '--size', CONTROL_SIZE, '--count', CONTROL_COUNT, ...cmsgs, '--port', port]) },
-    { id: 'netsock_sendMessage', kind: 'netsock', label: "netsock sendMessage({ ecn: 'ect0', source })", available: true,
-      warm: (port) => netsockSendMessage(port, CONTROL_SIZE, 5000), run: (port) => netsockSendMessage(port, CONTROL_SIZE, CONTROL_COUNT) },
-    { id: 'c_sendmmsg', kind: 'c', label: `C sendmmsg (batch ${BATCH}, IP_TOS + IP_PKTINFO each)`, available: ctx.haveC, skipped: ctx.noC,
-      run: (port) => cSender(['sendmmsg', '--size', CONTROL_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, ...cmsgs, '--port', port]) },
-    { id: 'netsock_sendMany', kind: 'netsock', label: `netsock sendMany() (batch ${BATCH}, ecn + source each)`, available: true,
-      warm: (port) => netsockSendManyControl(port, CONTROL_SIZE, 100 * BATCH), run: (port) => netsockSendManyControl(port, CONTROL_SIZE, BATCH_COUNT) },
-  ], SINGLE_REPS)
+  return measureSenders(
+    ctx,
+    [
+      {
+        id: 'c_sendmsg',
+        kind: 'c',
+        label: 'C sendmsg (IP_TOS + IP_PKTINFO)',
+        available: ctx.haveC,
+        skipped: ctx.noC,
+        run: (port) => cSender(['sendmsg', '--size', CONTROL_SIZE, '--count', CONTROL_COUNT, ...cmsgs, '--port', port]),
+      },
+      {
+        id: 'netsock_sendMessage',
+        kind: 'netsock',
+        label: "netsock sendMessage({ ecn: 'ect0', source })",
+        available: true,
+        warm: (port) => netsockSendMessage(port, CONTROL_SIZE, 5000),
+        run: (port) => netsockSendMessage(port, CONTROL_SIZE, CONTROL_COUNT),
+      },
+      {
+        id: 'c_sendmmsg',
+        kind: 'c',
+        label: `C sendmmsg (batch ${BATCH}, IP_TOS + IP_PKTINFO each)`,
+        available: ctx.haveC,
+        skipped: ctx.noC,
+        run: (port) => cSender(['sendmmsg', '--size', CONTROL_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, ...cmsgs, '--port', port]),
+      },
+      {
+        id: 'netsock_sendMany',
+        kind: 'netsock',
+        label: `netsock sendMany() (batch ${BATCH}, ecn + source each)`,
+        available: true,
+        warm: (port) => netsockSendManyControl(port, CONTROL_SIZE, 100 * BATCH),
+        run: (port) => netsockSendManyControl(port, CONTROL_SIZE, BATCH_COUNT),
+      },
+    ],
+    SINGLE_REPS,
+  )
 }
 
 // ------------------------------------------------------------- 4: receive
@@ -554,7 +644,9 @@ async function sectionReceive(ctx) {
   const last = calibration.at(-1)
   const dgramLoses = calibration.some((c) => c.rate === rate && c.loss > DGRAM_LOSES)
   rate ??= RATE_LADDER[0]
-  console.log(`receive at ${formatOps(rate)}/s x ${RECV_SECONDS} s, ${RECV_SIZE} B: ${REPS} runs each of ${ctx.haveC ? 'C recvmmsg, ' : ''}netsock 'batch', netsock 'message', dgram 'message'`)
+  console.log(
+    `receive at ${formatOps(rate)}/s x ${RECV_SECONDS} s, ${RECV_SIZE} B: ${REPS} runs each of ${ctx.haveC ? 'C recvmmsg, ' : ''}netsock 'batch', netsock 'message', dgram 'message'`,
+  )
   const rows = [
     { id: 'c', kind: 'c', label: 'C recvmmsg (batch 64)', available: ctx.haveC },
     { id: 'netsock_batch', kind: 'netsock', label: "netsock 'batch' (count only)", available: true },
@@ -569,12 +661,30 @@ async function sectionReceive(ctx) {
   for (const row of rows) {
     const r = runs[row.id]
     out[row.id] = row.available
-      ? { id: row.id, label: row.label, kind: row.kind, delivered_pps: median(r.map((x) => x.delivered_pps)), loss: median(r.map((x) => x.loss)),
-          user_ns: r[0].user_ns == null ? null : median(r.map((x) => x.user_ns)), sys_ns: r[0].sys_ns == null ? null : median(r.map((x) => x.sys_ns)),
-          max_loss: Math.max(...r.map((x) => x.loss)), offered_pps: median(r.map((x) => x.achieved_rate)), rcvbuf: r[0].rcvbuf, runs: r }
+      ? {
+          id: row.id,
+          label: row.label,
+          kind: row.kind,
+          delivered_pps: median(r.map((x) => x.delivered_pps)),
+          loss: median(r.map((x) => x.loss)),
+          user_ns: r[0].user_ns == null ? null : median(r.map((x) => x.user_ns)),
+          sys_ns: r[0].sys_ns == null ? null : median(r.map((x) => x.sys_ns)),
+          max_loss: Math.max(...r.map((x) => x.loss)),
+          offered_pps: median(r.map((x) => x.achieved_rate)),
+          rcvbuf: r[0].rcvbuf,
+          runs: r,
+        }
       : { id: row.id, label: row.label, kind: row.kind, skipped: ctx.noC }
   }
-  return { rate, seconds: RECV_SECONDS, size: RECV_SIZE, dgram_loses: dgramLoses, blaster_limit: last.achieved_rate < 0.95 * last.rate ? last.achieved_rate : null, calibration, rows: out }
+  return {
+    rate,
+    seconds: RECV_SECONDS,
+    size: RECV_SIZE,
+    dgram_loses: dgramLoses,
+    blaster_limit: last.achieved_rate < 0.95 * last.rate ? last.achieved_rate : null,
+    calibration,
+    rows: out,
+  }
 }
 
 // ---------------------------------------------------------- 5: round trip
@@ -583,9 +693,10 @@ async function roundTrip(ctx, client, cpus) {
   const server = await startRef(['pingpong-server', '--port', 0, '--count', RTT_COUNT], { program: ctx.peerProgram, cpus: cpus?.server })
   try {
     const args = ['pingpong', '--port', server.port, '--count', RTT_COUNT, '--size', RTT_SIZE]
-    const j = client === 'c'
-      ? await runRef(args, { cpus: cpus?.client })
-      : await runRef([...args, '--impl', client.replace('_', '-')], { program: [process.execPath, PEER], cpus: cpus?.client })
+    const j =
+      client === 'c'
+        ? await runRef(args, { cpus: cpus?.client })
+        : await runRef([...args, '--impl', client.replace('_', '-')], { program: [process.execPath, PEER], cpus: cpus?.client })
     await server.result
     return j
   } catch (err) {
@@ -626,10 +737,18 @@ async function sectionRoundTrip(ctx) {
     for (const c of clients) {
       const r = runs[c.id]
       out[p.id].clients[c.id] = c.available
-        ? { id: c.id, label: c.label, kind: c.kind, p50_us: median(r.map((x) => x.p50Us)), p99_us: median(r.map((x) => x.p99Us)),
-            mean_us: median(r.map((x) => x.meanUs)), min_p50_us: Math.min(...r.map((x) => x.p50Us)),
+        ? {
+            id: c.id,
+            label: c.label,
+            kind: c.kind,
+            p50_us: median(r.map((x) => x.p50Us)),
+            p99_us: median(r.map((x) => x.p99Us)),
+            mean_us: median(r.map((x) => x.meanUs)),
+            min_p50_us: Math.min(...r.map((x) => x.p50Us)),
             // The client process's CPU per round trip (user + kernel); on a VM it also counts time the host took the vCPU away.
-            cpu_us: r[0].cpuUser == null ? null : median(r.map((x) => ((x.cpuUser + x.cpuSys) * 1e6) / RTT_COUNT)), runs: r }
+            cpu_us: r[0].cpuUser == null ? null : median(r.map((x) => ((x.cpuUser + x.cpuSys) * 1e6) / RTT_COUNT)),
+            runs: r,
+          }
         : { id: c.id, label: c.label, kind: c.kind, skipped: ctx.noC }
     }
   }
@@ -781,15 +900,41 @@ function evaluateTargets(ctx, { single, batched, control, receive, rtt }) {
   const t = []
   // A ratio that could not be measured (no C compiler) is not testable, never MISSED.
   const add = (section, what, ratio, target, op, extra = {}) =>
-    t.push({ section, what, target: `${op} ${target}x`, ratio, met: ratio == null ? null : op === '>=' ? ratio >= target : ratio <= target, ...(ratio == null ? { untestable: 'no C compiler: no reference' } : {}), ...extra })
+    t.push({
+      section,
+      what,
+      target: `${op} ${target}x`,
+      ratio,
+      met: ratio == null ? null : op === '>=' ? ratio >= target : ratio <= target,
+      ...(ratio == null ? { untestable: 'no C compiler: no reference' } : {}),
+      ...extra,
+    })
   for (const size of SEND_SIZES) {
     const r = single[size]
     add('single_send', `netsock send() / C sendto, ${size} B`, ctx.haveC ? r.netsock.pps / r.c.pps : null, TARGET.single, '>=')
   }
-  add('batched_send', 'netsock sendSegments() / C GSO', ctx.haveC && batched.c_gso.pps ? batched.netsock_sendSegments.pps / batched.c_gso.pps : null, TARGET.gsoVsC, '>=')
+  add(
+    'batched_send',
+    'netsock sendSegments() / C GSO',
+    ctx.haveC && batched.c_gso.pps ? batched.netsock_sendSegments.pps / batched.c_gso.pps : null,
+    TARGET.gsoVsC,
+    '>=',
+  )
   add('batched_send', 'netsock sendSegments() / dgram.send', batched.netsock_sendSegments.pps / batched.dgram.pps, TARGET.gsoVsDgram, '>=')
-  add('control_send', 'netsock sendMessage() / C sendmsg, ECN + source', ctx.haveC ? control.netsock_sendMessage.pps / control.c_sendmsg.pps : null, TARGET.control, '>=')
-  add('control_send', 'netsock sendMany() / C sendmmsg, ECN + source per entry', ctx.haveC ? control.netsock_sendMany.pps / control.c_sendmmsg.pps : null, TARGET.control, '>=')
+  add(
+    'control_send',
+    'netsock sendMessage() / C sendmsg, ECN + source',
+    ctx.haveC ? control.netsock_sendMessage.pps / control.c_sendmsg.pps : null,
+    TARGET.control,
+    '>=',
+  )
+  add(
+    'control_send',
+    'netsock sendMany() / C sendmmsg, ECN + source per entry',
+    ctx.haveC ? control.netsock_sendMany.pps / control.c_sendmmsg.pps : null,
+    TARGET.control,
+    '>=',
+  )
   for (const id of ['netsock_batch', 'netsock_message']) {
     const row = receive.rows[id]
     const ratio = ctx.haveC ? row.delivered_pps / receive.rows.c.delivered_pps : null
@@ -797,9 +942,20 @@ function evaluateTargets(ctx, { single, batched, control, receive, rtt }) {
     // The target applies where dgram loses; when it lost at no offered rate the
     // condition was never reached: not testable this run (not MISSED). Without
     // C the ratio half cannot be judged: missed if the loss half fails, else not testable.
-    const untestable = !receive.dgram_loses ? 'dgram lost at no offered rate: the condition was not reached' : ratio == null && lossOk ? 'no C compiler: no reference' : undefined
-    t.push({ section: 'receive', what: `${row.label} / C recvmmsg at ${formatOps(receive.rate)}/s, loss < 1%`, target: `>= ${TARGET.recvVsC}x and loss < 1%`,
-      ratio, loss: row.loss, met: untestable ? null : ratio == null ? false : ratio >= TARGET.recvVsC && lossOk, ...(untestable ? { untestable } : {}) })
+    const untestable = !receive.dgram_loses
+      ? 'dgram lost at no offered rate: the condition was not reached'
+      : ratio == null && lossOk
+        ? 'no C compiler: no reference'
+        : undefined
+    t.push({
+      section: 'receive',
+      what: `${row.label} / C recvmmsg at ${formatOps(receive.rate)}/s, loss < 1%`,
+      target: `>= ${TARGET.recvVsC}x and loss < 1%`,
+      ratio,
+      loss: row.loss,
+      met: untestable ? null : ratio == null ? false : ratio >= TARGET.recvVsC && lossOk,
+      ...(untestable ? { untestable } : {}),
+    })
   }
   for (const p of Object.values(rtt.placements)) {
     for (const id of ['netsock_batch', 'netsock_message']) {
@@ -828,9 +984,17 @@ function report(ctx, res) {
 
   say(`## ${title}`)
   say()
-  say(`${env.node}, ${env.platform}, ${env.cpu} (${env.cpus} CPUs), kernel ${env.kernel}, load ${env.loadavg.join(' ')}, addon ${env.addon}; peers: ${env.peers}`)
-  say(`Every figure is the median of runs taken in turn (${SINGLE_REPS} for sections 1 and 3, ${REPS} for 2 and 4, ${RTT_CROSS_REPS} and ${RTT_SAME_REPS} for the two round-trip placements). Send: datagrams the kernel took per second of the sender's own loop, each run into a fresh ${ctx.haveC ? 'C `recv`' : 'netsock stand-in'} sink ("delivered" = what the sink got). dgram keeps at most ${DGRAM_IN_FLIGHT} sends in flight. CPU/datagram: the sender process's user and kernel CPU time over its loop (getrusage), which a busy neighbour on the core barely moves: the user part is the library's own cost, the kernel part is the same system call work for all.`)
-  say(`Sections took ${Object.entries(res.section_seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}.`)
+  say(
+    `${env.node}, ${env.platform}, ${env.cpu} (${env.cpus} CPUs), kernel ${env.kernel}, load ${env.loadavg.join(' ')}, addon ${env.addon}; peers: ${env.peers}`,
+  )
+  say(
+    `Every figure is the median of runs taken in turn (${SINGLE_REPS} for sections 1 and 3, ${REPS} for 2 and 4, ${RTT_CROSS_REPS} and ${RTT_SAME_REPS} for the two round-trip placements). Send: datagrams the kernel took per second of the sender's own loop, each run into a fresh ${ctx.haveC ? 'C `recv`' : 'netsock stand-in'} sink ("delivered" = what the sink got). dgram keeps at most ${DGRAM_IN_FLIGHT} sends in flight. CPU/datagram: the sender process's user and kernel CPU time over its loop (getrusage), which a busy neighbour on the core barely moves: the user part is the library's own cost, the kernel part is the same system call work for all.`,
+  )
+  say(
+    `Sections took ${Object.entries(res.section_seconds)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+      .join(', ')}.`,
+  )
 
   // 1
   say()
@@ -840,15 +1004,29 @@ function report(ctx, res) {
     say()
     say(`**${size} B**`)
     say()
-    say(table(['sender', '>datagrams/s', '>runs min–max', '>delivered', '>CPU/datagram user + sys', '>vs C', '>vs dgram'], ['c', 'netsock', 'dgram'].map((id) => {
-      const x = r[id]
-      if (x.skipped) return [x.label, x.skipped, '', '', '', '', '']
-      return [x.label, formatOps(x.pps), `${formatOps(x.min_pps)}–${formatOps(x.max_pps)}`, pct(x.delivered_fraction), cpuCell(x),
-        ctx.haveC ? ratioCell(x.pps, r.c.pps) : '-', ratioCell(x.pps, r.dgram.pps)]
-    })))
+    say(
+      table(
+        ['sender', '>datagrams/s', '>runs min–max', '>delivered', '>CPU/datagram user + sys', '>vs C', '>vs dgram'],
+        ['c', 'netsock', 'dgram'].map((id) => {
+          const x = r[id]
+          if (x.skipped) return [x.label, x.skipped, '', '', '', '', '']
+          return [
+            x.label,
+            formatOps(x.pps),
+            `${formatOps(x.min_pps)}–${formatOps(x.max_pps)}`,
+            pct(x.delivered_fraction),
+            cpuCell(x),
+            ctx.haveC ? ratioCell(x.pps, r.c.pps) : '-',
+            ratioCell(x.pps, r.dgram.pps),
+          ]
+        }),
+      ),
+    )
     const t = targetOf('single_send', `netsock send() / C sendto, ${size} B`)
     say()
-    say(`netsock / C = ${t.ratio == null ? '-' : formatRatio(t.ratio)} (target ≥ ${TARGET.single}x: **${verdict(t)}**); netsock / dgram = ${formatRatio(r.netsock.pps / r.dgram.pps)}`)
+    say(
+      `netsock / C = ${t.ratio == null ? '-' : formatRatio(t.ratio)} (target ≥ ${TARGET.single}x: **${verdict(t)}**); netsock / dgram = ${formatRatio(r.netsock.pps / r.dgram.pps)}`,
+    )
   }
 
   // 2
@@ -856,18 +1034,32 @@ function report(ctx, res) {
   say(`### 2. Batched send, ${BATCH_SIZE} B`)
   say()
   const bIds = ['c_sendmmsg', 'c_gso', 'netsock_sendMany', 'netsock_sendSegments', 'dgram']
-  say(table(['sender', '>datagrams/s', '>runs min–max', '>delivered', '>CPU/datagram user + sys', '>vs C (same method)', '>vs dgram'], bIds.map((id) => {
-    const x = batched[id]
-    if (x.skipped) return [x.label, x.skipped, '', '', '', '', '']
-    if (x.pps == null) return [x.label, `unsupported: ${x.error ?? 'no result'}`, '', '', '', '', '']
-    const cRef = id === 'netsock_sendMany' ? batched.c_sendmmsg : id === 'netsock_sendSegments' ? batched.c_gso : null
-    return [x.label, formatOps(x.pps), `${formatOps(x.min_pps)}–${formatOps(x.max_pps)}`, pct(x.delivered_fraction), cpuCell(x),
-      cRef && !cRef.skipped ? ratioCell(x.pps, cRef.pps) : '-', ratioCell(x.pps, batched.dgram.pps)]
-  })))
+  say(
+    table(
+      ['sender', '>datagrams/s', '>runs min–max', '>delivered', '>CPU/datagram user + sys', '>vs C (same method)', '>vs dgram'],
+      bIds.map((id) => {
+        const x = batched[id]
+        if (x.skipped) return [x.label, x.skipped, '', '', '', '', '']
+        if (x.pps == null) return [x.label, `unsupported: ${x.error ?? 'no result'}`, '', '', '', '', '']
+        const cRef = id === 'netsock_sendMany' ? batched.c_sendmmsg : id === 'netsock_sendSegments' ? batched.c_gso : null
+        return [
+          x.label,
+          formatOps(x.pps),
+          `${formatOps(x.min_pps)}–${formatOps(x.max_pps)}`,
+          pct(x.delivered_fraction),
+          cpuCell(x),
+          cRef && !cRef.skipped ? ratioCell(x.pps, cRef.pps) : '-',
+          ratioCell(x.pps, batched.dgram.pps),
+        ]
+      }),
+    ),
+  )
   const g1 = targetOf('batched_send', 'netsock sendSegments() / C GSO')
   const g2 = targetOf('batched_send', 'netsock sendSegments() / dgram')
   say()
-  say(`sendSegments / C GSO = ${g1.ratio == null ? '-' : formatRatio(g1.ratio)} (target ≥ ${TARGET.gsoVsC}x: **${verdict(g1)}**); sendSegments / dgram = ${formatRatio(g2.ratio)} (target ≥ ${TARGET.gsoVsDgram}x: **${verdict(g2)}**); sendSegments used GSO: ${batched.netsock_sendSegments.runs[0]?.gso}`)
+  say(
+    `sendSegments / C GSO = ${g1.ratio == null ? '-' : formatRatio(g1.ratio)} (target ≥ ${TARGET.gsoVsC}x: **${verdict(g1)}**); sendSegments / dgram = ${formatRatio(g2.ratio)} (target ≥ ${TARGET.gsoVsDgram}x: **${verdict(g2)}**); sendSegments used GSO: ${batched.netsock_sendSegments.runs[0]?.gso}`,
+  )
   if (!ctx.haveC) {
     // nothing more
   } else {
@@ -878,15 +1070,28 @@ function report(ctx, res) {
   say()
   say(`### 3. Per-datagram control, ${CONTROL_SIZE} B: ECN ECT(0) and the source address ${CONTROL_SOURCE} on every datagram`)
   say()
-  say(`Each datagram carries IP_TOS (${CONTROL_TOS}: ECT(0)) and IP_PKTINFO (ipi_spec_dst ${CONTROL_SOURCE}) control messages; C builds them per datagram, netsock from the message's \`ecn\` and \`source\` (sendMessage reuses one message object; sendMany sends ${BATCH} { data, ecn, source } entries per call). node:dgram has no per-datagram control.`)
+  say(
+    `Each datagram carries IP_TOS (${CONTROL_TOS}: ECT(0)) and IP_PKTINFO (ipi_spec_dst ${CONTROL_SOURCE}) control messages; C builds them per datagram, netsock from the message's \`ecn\` and \`source\` (sendMessage reuses one message object; sendMany sends ${BATCH} { data, ecn, source } entries per call). node:dgram has no per-datagram control.`,
+  )
   say()
-  say(table(['sender', '>datagrams/s', '>runs min–max', '>delivered', '>CPU/datagram user + sys', '>vs C (same control messages)'], ['c_sendmsg', 'netsock_sendMessage', 'c_sendmmsg', 'netsock_sendMany'].map((id) => {
-    const x = control[id]
-    if (x.skipped) return [x.label, x.skipped, '', '', '', '']
-    const cRef = id === 'netsock_sendMessage' ? control.c_sendmsg : id === 'netsock_sendMany' ? control.c_sendmmsg : null
-    return [x.label, formatOps(x.pps), `${formatOps(x.min_pps)}–${formatOps(x.max_pps)}`, pct(x.delivered_fraction), cpuCell(x),
-      cRef && !cRef.skipped ? ratioCell(x.pps, cRef.pps) : '-']
-  })))
+  say(
+    table(
+      ['sender', '>datagrams/s', '>runs min–max', '>delivered', '>CPU/datagram user + sys', '>vs C (same control messages)'],
+      ['c_sendmsg', 'netsock_sendMessage', 'c_sendmmsg', 'netsock_sendMany'].map((id) => {
+        const x = control[id]
+        if (x.skipped) return [x.label, x.skipped, '', '', '', '']
+        const cRef = id === 'netsock_sendMessage' ? control.c_sendmsg : id === 'netsock_sendMany' ? control.c_sendmmsg : null
+        return [
+          x.label,
+          formatOps(x.pps),
+          `${formatOps(x.min_pps)}–${formatOps(x.max_pps)}`,
+          pct(x.delivered_fraction),
+          cpuCell(x),
+          cRef && !cRef.skipped ? ratioCell(x.pps, cRef.pps) : '-',
+        ]
+      }),
+    ),
+  )
   say()
   for (const what of ['netsock sendMessage() / C sendmsg', 'netsock sendMany() / C sendmmsg']) {
     const t = targetOf('control_send', what)
@@ -895,63 +1100,121 @@ function report(ctx, res) {
 
   // 4
   say()
-  say(`### 4. Receive, ${RECV_SIZE} B at ${formatOps(receive.rate)}/s offered for ${RECV_SECONDS} s (SO_RCVBUF ${RCVBUF >> 20} MiB requested for every receiver)`)
+  say(
+    `### 4. Receive, ${RECV_SIZE} B at ${formatOps(receive.rate)}/s offered for ${RECV_SECONDS} s (SO_RCVBUF ${RCVBUF >> 20} MiB requested for every receiver)`,
+  )
   say()
-  say(`Rate chosen in this run: the lowest of ${RATE_LADDER.map((r) => formatOps(r)).join(', ')}/s where dgram lost > ${DGRAM_LOSES * 100}% in a ${CALIBRATE_SECONDS} s probe (`
-    + receive.calibration.map((c) => `${formatOps(c.rate)}/s: ${pct(c.loss)}`).join(', ') + ')'
-    + (receive.dgram_loses ? '' : '. dgram did not lose at any rate the blaster reached: the receive target is not testable this run (marked so below and in the chart)')
-    + (receive.blaster_limit ? `; the blaster topped out at ${formatOps(receive.blaster_limit)}/s` : '') + '.')
+  say(
+    `Rate chosen in this run: the lowest of ${RATE_LADDER.map((r) => formatOps(r)).join(', ')}/s where dgram lost > ${DGRAM_LOSES * 100}% in a ${CALIBRATE_SECONDS} s probe (` +
+      receive.calibration.map((c) => `${formatOps(c.rate)}/s: ${pct(c.loss)}`).join(', ') +
+      ')' +
+      (receive.dgram_loses
+        ? ''
+        : '. dgram did not lose at any rate the blaster reached: the receive target is not testable this run (marked so below and in the chart)') +
+      (receive.blaster_limit ? `; the blaster topped out at ${formatOps(receive.blaster_limit)}/s` : '') +
+      '.',
+  )
   say()
   const rIds = ['c', 'netsock_batch', 'netsock_message', 'dgram']
-  say(table(['receiver', '>delivered/s', '>loss (median)', '>loss (worst run)', '>SO_RCVBUF', '>CPU/datagram user + sys', '>vs C', '>vs dgram'], rIds.map((id) => {
-    const x = receive.rows[id]
-    if (x.skipped) return [x.label, x.skipped, '', '', '', '', '', '']
-    return [x.label, formatOps(x.delivered_pps), pct(x.loss), pct(x.max_loss), `${(x.rcvbuf / 2 ** 20).toFixed(0)} MiB`, cpuCell(x),
-      ctx.haveC ? ratioCell(x.delivered_pps, receive.rows.c.delivered_pps) : '-', ratioCell(x.delivered_pps, receive.rows.dgram.delivered_pps)]
-  })))
+  say(
+    table(
+      ['receiver', '>delivered/s', '>loss (median)', '>loss (worst run)', '>SO_RCVBUF', '>CPU/datagram user + sys', '>vs C', '>vs dgram'],
+      rIds.map((id) => {
+        const x = receive.rows[id]
+        if (x.skipped) return [x.label, x.skipped, '', '', '', '', '', '']
+        return [
+          x.label,
+          formatOps(x.delivered_pps),
+          pct(x.loss),
+          pct(x.max_loss),
+          `${(x.rcvbuf / 2 ** 20).toFixed(0)} MiB`,
+          cpuCell(x),
+          ctx.haveC ? ratioCell(x.delivered_pps, receive.rows.c.delivered_pps) : '-',
+          ratioCell(x.delivered_pps, receive.rows.dgram.delivered_pps),
+        ]
+      }),
+    ),
+  )
   say()
   for (const id of ['netsock_batch', 'netsock_message']) {
     const t = res.targets.find((x) => x.section === 'receive' && x.what.startsWith(receive.rows[id].label))
-    say(`- ${receive.rows[id].label}: vs C ${t.ratio == null ? '-' : formatRatio(t.ratio)}, loss ${pct(t.loss)} (target ≥ ${TARGET.recvVsC}x C with < 1% loss where dgram loses: **${verdict(t)}**)`)
+    say(
+      `- ${receive.rows[id].label}: vs C ${t.ratio == null ? '-' : formatRatio(t.ratio)}, loss ${pct(t.loss)} (target ≥ ${TARGET.recvVsC}x C with < 1% loss where dgram loses: **${verdict(t)}**)`,
+    )
   }
-  say('(At a fixed offered load a receiver that keeps up delivers the offered rate: the ratio shows who keeps up, loss shows by how much the others do not. CPU/datagram is the receiving process\'s CPU over the run per datagram received; at a rate below capacity it includes sleeping and waking, which is the same for all.)')
+  say(
+    "(At a fixed offered load a receiver that keeps up delivers the offered rate: the ratio shows who keeps up, loss shows by how much the others do not. CPU/datagram is the receiving process's CPU over the run per datagram received; at a rate below capacity it includes sleeping and waking, which is the same for all.)",
+  )
 
   // 5
   say()
-  say(`### 5. UDP round trip, ${RTT_SIZE} B, ${ctx.haveC ? 'C' : 'netsock stand-in'} echo server, ${RTT_COUNT.toLocaleString('en')} round trips after 1000 warm-up${Object.values(rtt.placements)[0].cpus ? ', both ends pinned with taskset' : ''}`)
+  say(
+    `### 5. UDP round trip, ${RTT_SIZE} B, ${ctx.haveC ? 'C' : 'netsock stand-in'} echo server, ${RTT_COUNT.toLocaleString('en')} round trips after 1000 warm-up${Object.values(rtt.placements)[0].cpus ? ', both ends pinned with taskset' : ''}`,
+  )
   for (const p of Object.values(rtt.placements)) {
     say()
     say(`**${p.label}** (median of ${p.reps} runs)`)
     say()
     const c = p.clients.c
-    say(table(['client', '>p50', '>p50 best run', '>p99', '>mean', '>client CPU/round trip', '>p50 vs C', '>p99 vs C', '>p50 vs dgram'], ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
-      const x = p.clients[id]
-      if (x.skipped) return [x.label, x.skipped, '', '', '', '', '', '', '']
-      return [x.label, us(x.p50_us), us(x.min_p50_us), us(x.p99_us), us(x.mean_us), us(x.cpu_us), ctx.haveC ? ratioCell(x.p50_us, c.p50_us) : '-', ctx.haveC ? ratioCell(x.p99_us, c.p99_us) : '-',
-        ratioCell(x.p50_us, p.clients.dgram.p50_us)]
-    })))
+    say(
+      table(
+        ['client', '>p50', '>p50 best run', '>p99', '>mean', '>client CPU/round trip', '>p50 vs C', '>p99 vs C', '>p50 vs dgram'],
+        ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
+          const x = p.clients[id]
+          if (x.skipped) return [x.label, x.skipped, '', '', '', '', '', '', '']
+          return [
+            x.label,
+            us(x.p50_us),
+            us(x.min_p50_us),
+            us(x.p99_us),
+            us(x.mean_us),
+            us(x.cpu_us),
+            ctx.haveC ? ratioCell(x.p50_us, c.p50_us) : '-',
+            ctx.haveC ? ratioCell(x.p99_us, c.p99_us) : '-',
+            ratioCell(x.p50_us, p.clients.dgram.p50_us),
+          ]
+        }),
+      ),
+    )
     say()
     for (const id of ['netsock_batch', 'netsock_message']) {
       const t = res.targets.find((x) => x.section === 'round_trip' && x.what === `${p.clients[id].label} p50 / C p50, ${p.label}`)
       const d = res.targets.find((x) => x.section === 'round_trip' && x.what === `${p.clients[id].label} p50 / dgram p50, ${p.label}`)
-      say(`- ${p.clients[id].label}: p50 ${t.ratio == null ? '-' : formatRatio(t.ratio)} C (target ≤ ${TARGET.rtt}x: **${verdict(t)}**), ${formatRatio(d.ratio)} dgram (target ≤ ${TARGET.rttVsDgram}x: **${verdict(d)}**)`)
+      say(
+        `- ${p.clients[id].label}: p50 ${t.ratio == null ? '-' : formatRatio(t.ratio)} C (target ≤ ${TARGET.rtt}x: **${verdict(t)}**), ${formatRatio(d.ratio)} dgram (target ≤ ${TARGET.rttVsDgram}x: **${verdict(d)}**)`,
+      )
     }
-    if (ctx.haveC) say(`- dgram, Node's own UDP path, is at ${ratioCell(p.clients.dgram.p50_us, c.p50_us)} C: a client driven by the event loop pays an epoll round and a callback into JS per reply, which the blocking C client does not.`)
+    if (ctx.haveC)
+      say(
+        `- dgram, Node's own UDP path, is at ${ratioCell(p.clients.dgram.p50_us, c.p50_us)} C: a client driven by the event loop pays an epoll round and a callback into JS per reply, which the blocking C client does not.`,
+      )
   }
   const sp = rtt.software_path
   say()
-  say(`**The clients' software path per round trip** (one process${Object.values(rtt.placements)[0].cpus ? ' pinned to one CPU' : ''}, ${sp.count.toLocaleString('en')} round trips, median of ${REPS} runs): from a ${sp.size} B reply entering the client's socket (a netsock echo socket answers each ping from a setImmediate, after the client went back to the loop) to the client's handler: the event loop's epoll, the receive call and delivery. No wake-up is in it, so the host's scheduling does not blur it.`)
+  say(
+    `**The clients' software path per round trip** (one process${Object.values(rtt.placements)[0].cpus ? ' pinned to one CPU' : ''}, ${sp.count.toLocaleString('en')} round trips, median of ${REPS} runs): from a ${sp.size} B reply entering the client's socket (a netsock echo socket answers each ping from a setImmediate, after the client went back to the loop) to the client's handler: the event loop's epoll, the receive call and delivery. No wake-up is in it, so the host's scheduling does not blur it.`,
+  )
   say()
-  say(table(['client', '>p50', '>mean', '>p50 vs dgram'], ['netsock_batch', 'netsock_message', 'dgram'].map((id) => {
-    const x = sp.clients[id]
-    return [x.label, us(x.p50_us), us(x.mean_us), ratioCell(x.p50_us, sp.clients.dgram.p50_us)]
-  })))
+  say(
+    table(
+      ['client', '>p50', '>mean', '>p50 vs dgram'],
+      ['netsock_batch', 'netsock_message', 'dgram'].map((id) => {
+        const x = sp.clients[id]
+        return [x.label, us(x.p50_us), us(x.mean_us), ratioCell(x.p50_us, sp.clients.dgram.p50_us)]
+      }),
+    ),
+  )
 
   // targets
   say()
   say('### Targets')
   say()
-  say(table(['section', 'measure', '>ratio', 'target', 'result'], res.targets.map((t) => [t.section, t.what, t.ratio == null ? '-' : formatRatio(t.ratio), t.target, verdict(t)])))
+  say(
+    table(
+      ['section', 'measure', '>ratio', 'target', 'result'],
+      res.targets.map((t) => [t.section, t.what, t.ratio == null ? '-' : formatRatio(t.ratio), t.target, verdict(t)]),
+    ),
+  )
   return lines.join('\n')
 }
 
@@ -978,7 +1241,11 @@ function chartModel(ctx, res) {
       label: x.label,
       color: paint(x.kind),
       value: x.skipped || x.pps == null ? null : x.pps,
-      text: x.skipped ? x.skipped : x.pps == null ? 'unsupported' : [fmtPps(x.pps), x.kind !== 'c' && rel(x.pps, cBase(x), 'C'), x.kind !== 'dgram' && rel(x.pps, dgramBase, 'dgram')].filter(Boolean).join(' · '),
+      text: x.skipped
+        ? x.skipped
+        : x.pps == null
+          ? 'unsupported'
+          : [fmtPps(x.pps), x.kind !== 'c' && rel(x.pps, cBase(x), 'C'), x.kind !== 'dgram' && rel(x.pps, dgramBase, 'dgram')].filter(Boolean).join(' · '),
     }))
   }
   const sections = []
@@ -1001,13 +1268,23 @@ function chartModel(ctx, res) {
   const cOf = (x) => (!ctx.haveC ? null : x.id === 'netsock_sendMany' ? batched.c_sendmmsg.pps : x.id === 'netsock_sendSegments' ? batched.c_gso.pps : null)
   sections.push({
     title: `2. Batched send, ${BATCH_SIZE} B: datagrams/s (higher is better; netsock ratios to C use the same method)`,
-    blocks: [{
-      title: '',
-      rows: sendRows(['c_sendmmsg', 'c_gso', 'netsock_sendMany', 'netsock_sendSegments', 'dgram'].map((id) => batched[id]), cOf, batched.dgram.pps),
-      target: ctx.haveC && batched.c_gso.pps
-        ? { value: TARGET.gsoVsC * batched.c_gso.pps, label: `sendSegments target ≥ ${TARGET.gsoVsC}x C GSO: ${metWord(g1)}; ≥ ${TARGET.gsoVsDgram}x dgram: ${metWord(g2)}` }
-        : null,
-    }],
+    blocks: [
+      {
+        title: '',
+        rows: sendRows(
+          ['c_sendmmsg', 'c_gso', 'netsock_sendMany', 'netsock_sendSegments', 'dgram'].map((id) => batched[id]),
+          cOf,
+          batched.dgram.pps,
+        ),
+        target:
+          ctx.haveC && batched.c_gso.pps
+            ? {
+                value: TARGET.gsoVsC * batched.c_gso.pps,
+                label: `sendSegments target ≥ ${TARGET.gsoVsC}x C GSO: ${metWord(g1)}; ≥ ${TARGET.gsoVsDgram}x dgram: ${metWord(g2)}`,
+              }
+            : null,
+      },
+    ],
   })
 
   if (control) {
@@ -1034,22 +1311,35 @@ function chartModel(ctx, res) {
   const recvPaint = painter()
   sections.push({
     title: `4. Receive ${RECV_SIZE} B at ${formatOps(receive.rate)}/s offered for ${RECV_SECONDS} s: delivered/s (higher is better)`,
-    blocks: [{
-      title: '',
-      rows: ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
-        const x = receive.rows[id]
-        return {
-          label: x.label,
-          color: recvPaint(x.kind),
-          value: x.skipped ? null : x.delivered_pps,
-          text: x.skipped ? x.skipped : [fmtPps(x.delivered_pps), `loss ${pct(x.loss)}`, x.kind !== 'c' && ctx.haveC && rel(x.delivered_pps, receive.rows.c.delivered_pps, 'C'),
-            x.kind === 'netsock' && rel(x.delivered_pps, receive.rows.dgram.delivered_pps, 'dgram')].filter(Boolean).join(' · '),
-        }
-      }),
-      target: ctx.haveC
-        ? { value: TARGET.recvVsC * receive.rows.c.delivered_pps, label: `target ≥ ${TARGET.recvVsC}x C with loss < 1%: 'batch' ${metWord(rt('netsock_batch'))}, 'message' ${metWord(rt('netsock_message'))}` }
-        : null,
-    }],
+    blocks: [
+      {
+        title: '',
+        rows: ['c', 'netsock_batch', 'netsock_message', 'dgram'].map((id) => {
+          const x = receive.rows[id]
+          return {
+            label: x.label,
+            color: recvPaint(x.kind),
+            value: x.skipped ? null : x.delivered_pps,
+            text: x.skipped
+              ? x.skipped
+              : [
+                  fmtPps(x.delivered_pps),
+                  `loss ${pct(x.loss)}`,
+                  x.kind !== 'c' && ctx.haveC && rel(x.delivered_pps, receive.rows.c.delivered_pps, 'C'),
+                  x.kind === 'netsock' && rel(x.delivered_pps, receive.rows.dgram.delivered_pps, 'dgram'),
+                ]
+                  .filter(Boolean)
+                  .join(' · '),
+          }
+        }),
+        target: ctx.haveC
+          ? {
+              value: TARGET.recvVsC * receive.rows.c.delivered_pps,
+              label: `target ≥ ${TARGET.recvVsC}x C with loss < 1%: 'batch' ${metWord(rt('netsock_batch'))}, 'message' ${metWord(rt('netsock_message'))}`,
+            }
+          : null,
+      },
+    ],
   })
 
   sections.push({
@@ -1067,12 +1357,23 @@ function chartModel(ctx, res) {
             color: paint(x.kind),
             value: x.skipped ? null : x.p50_us,
             whisker: x.skipped ? null : x.p99_us,
-            text: x.skipped ? x.skipped : [`p50 ${us(x.p50_us)}`, `p99 ${us(x.p99_us)}`, x.kind !== 'c' && ctx.haveC && rel(x.p50_us, p.clients.c.p50_us, 'C'),
-              x.kind === 'netsock' && rel(x.p50_us, p.clients.dgram.p50_us, 'dgram')].filter(Boolean).join(' · '),
+            text: x.skipped
+              ? x.skipped
+              : [
+                  `p50 ${us(x.p50_us)}`,
+                  `p99 ${us(x.p99_us)}`,
+                  x.kind !== 'c' && ctx.haveC && rel(x.p50_us, p.clients.c.p50_us, 'C'),
+                  x.kind === 'netsock' && rel(x.p50_us, p.clients.dgram.p50_us, 'dgram'),
+                ]
+                  .filter(Boolean)
+                  .join(' · '),
           }
         }),
         target: ctx.haveC
-          ? { value: TARGET.rtt * p.clients.c.p50_us, label: `target p50 ≤ ${TARGET.rtt}x C: 'batch' ${metWord(tt('netsock_batch'))}, 'message' ${metWord(tt('netsock_message'))}; ≤ dgram: 'batch' ${metWord(td('netsock_batch'))}, 'message' ${metWord(td('netsock_message'))}` }
+          ? {
+              value: TARGET.rtt * p.clients.c.p50_us,
+              label: `target p50 ≤ ${TARGET.rtt}x C: 'batch' ${metWord(tt('netsock_batch'))}, 'message' ${metWord(tt('netsock_message'))}; ≤ dgram: 'batch' ${metWord(td('netsock_batch'))}, 'message' ${metWord(td('netsock_message'))}`,
+            }
           : null,
       }
     }),
@@ -1084,7 +1385,12 @@ function chartModel(ctx, res) {
       title: "the clients' software path per round trip: reply in the socket to handler, one process, no wake-up (p50)",
       rows: ['netsock_batch', 'netsock_message', 'dgram'].map((id) => {
         const x = sp.clients[id]
-        return { label: x.label, color: paint(x.kind), value: x.p50_us, text: [`p50 ${us(x.p50_us)}`, x.kind === 'netsock' && rel(x.p50_us, sp.clients.dgram.p50_us, 'dgram')].filter(Boolean).join(' · ') }
+        return {
+          label: x.label,
+          color: paint(x.kind),
+          value: x.p50_us,
+          text: [`p50 ${us(x.p50_us)}`, x.kind === 'netsock' && rel(x.p50_us, sp.clients.dgram.p50_us, 'dgram')].filter(Boolean).join(' · '),
+        }
       }),
       target: null,
     })
@@ -1104,7 +1410,12 @@ export function renderChart(res) {
 /** A horizontal bar chart as SVG text: one group per section, values and ratios written on the bars. */
 function svg(ctx, res) {
   const sections = chartModel(ctx, res)
-  const W = 1060, LABEL = 300, X0 = LABEL + 12, BAR = 400, ROW = 22, BARH = 15
+  const W = 1060,
+    LABEL = 300,
+    X0 = LABEL + 12,
+    BAR = 400,
+    ROW = 22,
+    BARH = 15
   const parts = []
   let y = 64
   for (const s of sections) {
@@ -1123,7 +1434,8 @@ function svg(ctx, res) {
       // Whiskers may run to 3x the longest bar; longer ones are cut and marked, their value is in the text.
       const max = Math.max(...values, Math.min(Math.max(...whiskers), 3 * Math.max(...values)), b.target?.value ?? 0) * 1.02 || 1
       const sx = (v) => X0 + (Math.min(v, max) / max) * BAR
-      const bars = [], texts = []
+      const bars = [],
+        texts = []
       for (const r of b.rows) {
         texts.push(`<text x="${LABEL}" y="${y + 12}" class="label" text-anchor="end">${esc(r.label)}</text>`)
         let end = X0
@@ -1134,9 +1446,11 @@ function svg(ctx, res) {
             const wy = y + 1 + BARH / 2
             const wx = sx(r.whisker)
             bars.push(`<line x1="${end.toFixed(1)}" y1="${wy}" x2="${wx.toFixed(1)}" y2="${wy}" stroke="${r.color}" stroke-width="2"/>`)
-            bars.push(r.whisker > max
-              ? `<path d="M${(wx - 6).toFixed(1)},${wy - 5} L${wx.toFixed(1)},${wy} L${(wx - 6).toFixed(1)},${wy + 5}" fill="none" stroke="${r.color}" stroke-width="2"/>`
-              : `<line x1="${wx.toFixed(1)}" y1="${wy - 5}" x2="${wx.toFixed(1)}" y2="${wy + 5}" stroke="${r.color}" stroke-width="2"/>`)
+            bars.push(
+              r.whisker > max
+                ? `<path d="M${(wx - 6).toFixed(1)},${wy - 5} L${wx.toFixed(1)},${wy} L${(wx - 6).toFixed(1)},${wy + 5}" fill="none" stroke="${r.color}" stroke-width="2"/>`
+                : `<line x1="${wx.toFixed(1)}" y1="${wy - 5}" x2="${wx.toFixed(1)}" y2="${wy + 5}" stroke="${r.color}" stroke-width="2"/>`,
+            )
             end = wx
           }
         }
@@ -1156,9 +1470,13 @@ function svg(ctx, res) {
   }
   const env = res.environment
   y += 16
-  parts.push(`<text x="16" y="${y}" class="foot">${esc(`${res.timestamp} · Node ${env.node} · ${env.cpu} × ${env.cpus} · kernel ${env.kernel} · load ${env.loadavg.join(' ')} · peers: ${env.peers}`)}</text>`)
+  parts.push(
+    `<text x="16" y="${y}" class="foot">${esc(`${res.timestamp} · Node ${env.node} · ${env.cpu} × ${env.cpus} · kernel ${env.kernel} · load ${env.loadavg.join(' ')} · peers: ${env.peers}`)}</text>`,
+  )
   y += 14
-  parts.push(`<text x="16" y="${y}" class="foot">${esc(`Medians of ${REPS}-${RTT_CROSS_REPS} runs; each block is drawn to its own scale; ratios compare medians of this run. Numbers: ${path.relative(path.dirname(benchDir), path.join(resultsDir, 'latest.json'))}`)}</text>`)
+  parts.push(
+    `<text x="16" y="${y}" class="foot">${esc(`Medians of ${REPS}-${RTT_CROSS_REPS} runs; each block is drawn to its own scale; ratios compare medians of this run. Numbers: ${path.relative(path.dirname(benchDir), path.join(resultsDir, 'latest.json'))}`)}</text>`,
+  )
   y += 12
   const legend = `<rect x="16" y="36" width="12" height="12" fill="${COLORS.c}" rx="2"/><text x="33" y="46" class="label">C (udpref)</text>
 <rect x="120" y="36" width="12" height="12" fill="${COLORS.netsock}" rx="2"/><rect x="134" y="36" width="12" height="12" fill="${COLORS.netsock2}" rx="2"/><text x="151" y="46" class="label">netsock (first / second API in a block)</text>

@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   try {
     for await (const r of run) {
       if (values.json) console.log(JSON.stringify(r))
-      else if (r.timeout) continue // ping(8) prints nothing for a lost request
+      else if (r.timeout)
+        continue // ping(8) prints nothing for a lost request
       else if (r.error) console.log(`From ${r.from} icmp_seq=${r.seq} ${r.reason}`)
       else console.log(`${r.bytes} bytes from ${r.from}: icmp_seq=${r.seq} ttl=${r.ttl ?? '?'} time=${r.rttMs.toFixed(3)} ms`)
     }

@@ -37,7 +37,9 @@ function timeWait(port: number): string[] | null {
 
 /** Runs the first server generation: one connection, closed by the server first. */
 async function firstServer(port: number, address: string, reuseAddr: boolean, report: (s: Step) => void): Promise<number> {
-  const server = createSocket({ type: address.includes(':') ? 'tcp6' : 'tcp4', reuseAddr }).bind(port, address).listen()
+  const server = createSocket({ type: address.includes(':') ? 'tcp6' : 'tcp4', reuseAddr })
+    .bind(port, address)
+    .listen()
   port = server.address().port
   const client = createSocket({ type: address.includes(':') ? 'tcp6' : 'tcp4' })
   const [conn] = await Promise.all([server.accept(), client.connect(port, address)])
@@ -80,7 +82,9 @@ function describe(s: Step): string {
     case 'served':
       return `server on port ${s.port} (SO_REUSEADDR ${s.oldReuseAddr ? 'on' : 'off'}) served ${s.client}, closed the connection first, and stopped`
     case 'time-wait':
-      return s.connections === null ? 'the connection is now in TIME_WAIT on the server side (ss not found to show it)' : `TIME_WAIT on port ${s.port}: ${s.connections.join(', ') || '(none listed)'}`
+      return s.connections === null
+        ? 'the connection is now in TIME_WAIT on the server side (ss not found to show it)'
+        : `TIME_WAIT on port ${s.port}: ${s.connections.join(', ') || '(none listed)'}`
     case 'restart':
       return `restart ${s.reuseAddr ? 'with' : 'without'} SO_REUSEADDR: ${s.ok ? 'bind succeeded' : `bind failed, ${s.message}`}`
   }

@@ -53,7 +53,9 @@ if (require.main === module) {
   })
   const address = values.address
   // SO_REUSEADDR: a restarted server binds although old connections sit in TIME_WAIT.
-  const server = createSocket({ type: address.includes(':') ? 'tcp6' : 'tcp4', reuseAddr: true }).bind(Number(values.port), address).listen()
+  const server = createSocket({ type: address.includes(':') ? 'tcp6' : 'tcp4', reuseAddr: true })
+    .bind(Number(values.port), address)
+    .listen()
   console.log(JSON.stringify({ event: 'listening', ...server.address() }))
   serveTime(server, (c) => console.log(JSON.stringify({ event: 'served', client: c.address, port: c.port, seconds: c.seconds }))).catch((err) => {
     console.error(err)

@@ -33,7 +33,9 @@ static void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   if (inst->closing == 0) FreeInstance(inst);
 }
 
-static napi_value Noop(napi_env env, napi_callback_info cbinfo) { return nullptr; }
+static napi_value Noop(napi_env env, napi_callback_info cbinfo) {
+  return nullptr;
+}
 
 // { fds, polls }: descriptors this environment owns and live poll handles,
 // for leak checks in tests and the soak run.
@@ -70,4 +72,6 @@ static napi_value Init(napi_env env, napi_value exports) {
 
 }  // namespace netsock
 
-NAPI_MODULE_INIT() { return netsock::Init(env, exports); }
+NAPI_MODULE_INIT() {
+  return netsock::Init(env, exports);
+}

@@ -35,8 +35,12 @@ static bool Throw(napi_env env, bool range, const char* fn, const char* what) {
   return false;
 }
 
-bool Args::TypeError(const char* what) { return Throw(env_, false, name_, what); }
-bool Args::RangeError(const char* what) { return Throw(env_, true, name_, what); }
+bool Args::TypeError(const char* what) {
+  return Throw(env_, false, name_, what);
+}
+bool Args::RangeError(const char* what) {
+  return Throw(env_, true, name_, what);
+}
 
 bool Args::Int(size_t i, int32_t* out) {
   if (i < argc_ && napi_get_value_int32(env_, argv_[i], out) == napi_ok) return true;
@@ -67,7 +71,8 @@ bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
     return true;
   }
   bool is = false;
-  if (napi_is_dataview(env, v, &is) == napi_ok && is && napi_get_dataview_info(env, v, len, &ptr, nullptr, nullptr) == napi_ok) {
+  if (napi_is_dataview(env, v, &is) == napi_ok && is &&
+      napi_get_dataview_info(env, v, len, &ptr, nullptr, nullptr) == napi_ok) {
     *data = static_cast<uint8_t*>(ptr);
     return true;
   }
@@ -130,7 +135,9 @@ napi_value Int32(napi_env env, int32_t value) {
   return v;
 }
 
-napi_value SyscallResult(napi_env env, long rc) { return Number(env, rc < 0 ? -errno : static_cast<double>(rc)); }
+napi_value SyscallResult(napi_env env, long rc) {
+  return Number(env, rc < 0 ? -errno : static_cast<double>(rc));
+}
 
 void SetNumber(napi_env env, napi_value object, const char* name, double value) {
   napi_set_named_property(env, object, name, Number(env, value));

@@ -68,7 +68,9 @@ napi_value Number(napi_env env, double value);
 // A small integer result (a datagram's bytes, -errno): the cheapest JS number.
 napi_value Int32(napi_env env, int32_t value);
 // -err as a JS number (err is a positive errno).
-inline napi_value Errno(napi_env env, int err) { return Number(env, -err); }
+inline napi_value Errno(napi_env env, int err) {
+  return Number(env, -err);
+}
 // rc when >= 0, else -errno of the call that just failed.
 napi_value SyscallResult(napi_env env, long rc);
 

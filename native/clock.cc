@@ -21,8 +21,8 @@ static napi_value ClockRealtime(napi_env env, napi_callback_info cbinfo) {
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, args[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_bigint64_array ||
-      index < 0 || static_cast<size_t>(index) >= length)
+  if (napi_get_typedarray_info(env, args[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_bigint64_array || index < 0 || static_cast<size_t>(index) >= length)
     return args.TypeError("needs a BigInt64Array and an index inside it"), nullptr;
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return Errno(env, errno);

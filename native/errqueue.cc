@@ -47,7 +47,8 @@ static void ReadExtendedError(const msghdr* msg, const cmsghdr* c, int32_t* meta
 
 static void ParseErrorControl(const msghdr* msg, int32_t* meta, uint8_t* offender) {
   using namespace errmeta;
-  for (const cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(msg), const_cast<cmsghdr*>(c))) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(msg), const_cast<cmsghdr*>(c))) {
     if (c->cmsg_len < CMSG_LEN(0) || !CmsgFits(msg, c, 0)) break;
     bool ipErr = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
                  (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
@@ -56,7 +57,8 @@ static void ParseErrorControl(const msghdr* msg, int32_t* meta, uint8_t* offende
     } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
                (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
       meta[ttl] = CmsgSmallInt(msg, c);
-    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING && CmsgFits(msg, c, sizeof(scm_timestamping))) {
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+               CmsgFits(msg, c, sizeof(scm_timestamping))) {
       // Transmit timestamps (SO_TIMESTAMPING): ts[0] is the software one (man 7 socket,
       // Documentation/networking/timestamping.rst); its error has origin TIMESTAMPING.
       scm_timestamping tss;

@@ -22,7 +22,8 @@ static napi_value AttachFilter(napi_env env, napi_callback_info cbinfo) {
   int32_t fd, level, optname;
   uint8_t* data;
   size_t len;
-  if (!args.Int(0, &fd) || !args.Int(1, &level) || !args.Int(2, &optname) || !args.Bytes(3, &data, &len)) return nullptr;
+  if (!args.Int(0, &fd) || !args.Int(1, &level) || !args.Int(2, &optname) || !args.Bytes(3, &data, &len))
+    return nullptr;
   if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
     return args.RangeError("program must be 1..BPF_MAXINSNS sock_filter entries of 8 bytes"), nullptr;
   struct sock_fprog prog;

@@ -104,7 +104,8 @@ static bool ControlAt(Args& args, size_t arg, size_t index, const int32_t** out)
   uint8_t* bytes;
   size_t len;
   if (!args.Bytes(arg, &bytes, &len)) return false;
-  if ((index + 1) * sendmeta::kStride * sizeof(int32_t) > len || reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
+  if ((index + 1) * sendmeta::kStride * sizeof(int32_t) > len ||
+      reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
     return args.RangeError("send controls too small or misaligned");
   *out = reinterpret_cast<const int32_t*>(bytes) + index * sendmeta::kStride;
   return true;
@@ -139,7 +140,9 @@ static napi_value Send(napi_env env, napi_callback_info cbinfo) {
     return nullptr;
   if (status != 0) return Number(env, status);
   ssize_t n;
-  do n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr), static_cast<socklen_t>(addrLen));
+  do
+    n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr),
+               static_cast<socklen_t>(addrLen));
   while (n < 0 && errno == EINTR);
   return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
 }
@@ -152,10 +155,13 @@ static napi_value SendTo(napi_env env, napi_callback_info cbinfo) {
   int32_t fd;
   uint8_t *data, *addr = nullptr;
   size_t len, addrLen = 0;
-  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || (args.count() > 2 && !args.Bytes(2, &addr, &addrLen))) return nullptr;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || (args.count() > 2 && !args.Bytes(2, &addr, &addrLen)))
+    return nullptr;
   if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
   ssize_t n;
-  do n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr), static_cast<socklen_t>(addrLen));
+  do
+    n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr),
+               static_cast<socklen_t>(addrLen));
   while (n < 0 && errno == EINTR);
   return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
 }
@@ -209,7 +215,8 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   if (!args.Int(0, &fd) || !args.Int(3, &start) || !args.Int(4, &count)) return nullptr;
   bool isArray = false;
   uint32_t total = 0;
-  if (napi_is_array(env, args[1], &isArray) != napi_ok || !isArray || napi_get_array_length(env, args[1], &total) != napi_ok)
+  if (napi_is_array(env, args[1], &isArray) != napi_ok || !isArray ||
+      napi_get_array_length(env, args[1], &total) != napi_ok)
     return args.TypeError("datas must be an array"), nullptr;
   if (start < 0 || count < 0 || static_cast<uint32_t>(start) + static_cast<uint32_t>(count) > total)
     return args.RangeError("batch outside the list"), nullptr;
@@ -221,7 +228,8 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   if (!perEntry && !args.OptionalBytes(2, &shared, &sharedLen)) return nullptr;
 
   const int32_t* controls = nullptr;
-  if (count > 0 && !args.Missing(5) && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls)) return nullptr;
+  if (count > 0 && !args.Missing(5) && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls))
+    return nullptr;
   if (controls != nullptr) controls -= (static_cast<size_t>(start) + count - 1) * sendmeta::kStride;
 
   IoScratch* io = Scratch(env);
@@ -232,7 +240,8 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
     if (status < 0) return status == -1 ? nullptr : Number(env, status);
     PrepareSend(io, i, bytes, len, shared, sharedLen);
     if (controls != nullptr)
-      PrepareControl(&io->msgs[i].msg_hdr, controls + static_cast<size_t>(start + i) * sendmeta::kStride, io->control[i], kControlBytes);
+      PrepareControl(&io->msgs[i].msg_hdr, controls + static_cast<size_t>(start + i) * sendmeta::kStride,
+                     io->control[i], kControlBytes);
     if (!perEntry) continue;
     napi_value a;
     napi_valuetype t;
@@ -348,14 +357,15 @@ static napi_value RecvMany(napi_env env, napi_callback_info cbinfo) {
   int32_t fd, slot, max, metaOffset, addrsOffset;
   uint8_t* memory;
   size_t size;
-  if (!args.Int(0, &fd) || !args.Bytes(1, &memory, &size) || !args.Int(2, &slot) || !args.Int(3, &max) || !args.Int(4, &metaOffset) ||
-      !args.Int(5, &addrsOffset))
+  if (!args.Int(0, &fd) || !args.Bytes(1, &memory, &size) || !args.Int(2, &slot) || !args.Int(3, &max) ||
+      !args.Int(4, &metaOffset) || !args.Int(5, &addrsOffset))
     return nullptr;
   if (slot <= 0 || max <= 0 || max > kMaxBatch) return args.RangeError("slot or batch size out of range"), nullptr;
   if (size == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
-  size_t n = static_cast<size_t>(max), metaAt = static_cast<size_t>(metaOffset), addrsAt = static_cast<size_t>(addrsOffset);
-  if (metaOffset < 0 || addrsOffset < 0 || static_cast<size_t>(slot) * n > metaAt || metaAt + n * recvmeta::kStride * sizeof(int32_t) > addrsAt ||
-      addrsAt + n * kAddrStride > size)
+  size_t n = static_cast<size_t>(max), metaAt = static_cast<size_t>(metaOffset),
+         addrsAt = static_cast<size_t>(addrsOffset);
+  if (metaOffset < 0 || addrsOffset < 0 || static_cast<size_t>(slot) * n > metaAt ||
+      metaAt + n * recvmeta::kStride * sizeof(int32_t) > addrsAt || addrsAt + n * kAddrStride > size)
     return args.RangeError("receive memory too small for the batch"), nullptr;
   if (!MetaFits(args, memory + metaAt, addrsAt - metaAt, n)) return nullptr;
   IoScratch* io = Scratch(env);
@@ -367,8 +377,8 @@ static napi_value RecvMany(napi_env env, napi_callback_info cbinfo) {
     io->rprepared = 0;
   }
   for (int i = io->rprepared; i < max; i++)
-    PrepareReceive(&io->rmsgs[i], &io->riovs[i], memory + static_cast<size_t>(i) * slot, static_cast<size_t>(slot), addrs + static_cast<size_t>(i) * kAddrStride,
-                   io->control[i]);
+    PrepareReceive(&io->rmsgs[i], &io->riovs[i], memory + static_cast<size_t>(i) * slot, static_cast<size_t>(slot),
+                   addrs + static_cast<size_t>(i) * kAddrStride, io->control[i]);
   if (max > io->rprepared) io->rprepared = max;
   int got;
   do got = recvmmsg(fd, io->rmsgs, max, MSG_DONTWAIT | MSG_TRUNC, nullptr);
@@ -415,8 +425,14 @@ static napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
 
 void RegisterIo(napi_env env, napi_value exports) {
   static const Export kExports[] = {
-      {"encodeSockaddr", EncodeSockaddr}, {"send", Send},         {"sendTo", SendTo},     {"sendMsg", SendMsg},   {"sendMany", SendMany},
-      {"sendSegments", SendSegments},     {"recvMany", RecvMany}, {"recvInto", RecvInto},
+      {"encodeSockaddr", EncodeSockaddr},
+      {"send", Send},
+      {"sendTo", SendTo},
+      {"sendMsg", SendMsg},
+      {"sendMany", SendMany},
+      {"sendSegments", SendSegments},
+      {"recvMany", RecvMany},
+      {"recvInto", RecvInto},
   };
   ExportAll(env, exports, kExports);
 }

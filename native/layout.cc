@@ -4,14 +4,13 @@ namespace netsock {
 
 // One layout object: { field: index, ..., stride } from an X-macro list.
 #define NETSOCK_FIELD_EXPORT(name, width) SetNumber(env, o, #name, name);
-#define NETSOCK_LAYOUT(function, space, list)  \
-  static napi_value function(napi_env env) {   \
-    using namespace space;                     \
-    napi_value o;                              \
-    napi_create_object(env, &o);               \
-    list(NETSOCK_FIELD_EXPORT)                 \
-    SetNumber(env, o, "stride", kStride);      \
-    return o;                                  \
+#define NETSOCK_LAYOUT(function, space, list)                        \
+  static napi_value function(napi_env env) {                         \
+    using namespace space;                                           \
+    napi_value o;                                                    \
+    napi_create_object(env, &o);                                     \
+    list(NETSOCK_FIELD_EXPORT) SetNumber(env, o, "stride", kStride); \
+    return o;                                                        \
   }
 
 NETSOCK_LAYOUT(RecvLayout, recvmeta, NETSOCK_RECV_META)

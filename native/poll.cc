@@ -27,7 +27,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
 
   // new Poller(callback): callback(status, events) runs on readiness, where
   // status is 0 or a negative errno and events is a UV_READABLE|UV_WRITABLE mask.
-  explicit Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info), context_(info.Env(), "netsock:poll") {
+  explicit Poller(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<Poller>(info), context_(info.Env(), "netsock:poll") {
     if (info.Length() < 1 || !info[0].IsFunction()) {
       Napi::TypeError::New(info.Env(), "netsock native: Poller needs a callback").ThrowAsJavaScriptException();
       return;

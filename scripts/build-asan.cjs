@@ -19,11 +19,20 @@ if (!dir) {
 }
 
 const args = [
-  require.resolve('cmake-js/bin/cmake-js'), 'build',
-  '--directory', root, '--out', out, '--config', config,
+  require.resolve('cmake-js/bin/cmake-js'),
+  'build',
+  '--directory',
+  root,
+  '--out',
+  out,
+  '--config',
+  config,
   // gcc on purpose: test-asan.cjs preloads gcc's libasan/libubsan, and the
   // runtime must be the one the code was instrumented for.
-  '--cc', 'gcc', '--cxx', 'g++',
+  '--cc',
+  'gcc',
+  '--cxx',
+  'g++',
   '--CDNETSOCK_SANITIZE=ON',
   `--CDNODE_EXECUTABLE=${process.execPath}`,
   ...process.argv.slice(2),

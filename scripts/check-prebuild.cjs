@@ -17,7 +17,7 @@ const MAX = { GLIBC: '2.28', GCC: '7.0.0' }
 const MACHINES = { x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' }
 const EXPORTS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1']
 
-function compareVersions (a, b) {
+function compareVersions(a, b) {
   const x = a.split('.').map(Number)
   const y = b.split('.').map(Number)
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
@@ -27,12 +27,12 @@ function compareVersions (a, b) {
   return 0
 }
 
-function readelf (args, file) {
+function readelf(args, file) {
   return execFileSync('readelf', ['-W', ...args, file], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })
 }
 
 /** The arch of a prebuild from its folder name (prebuilds/linux-<arch>/...). */
-function archOf (file) {
+function archOf(file) {
   const m = /^linux-([a-z0-9]+)$/.exec(path.basename(path.dirname(file)))
   return m ? m[1] : null
 }
@@ -42,7 +42,7 @@ function archOf (file) {
  * versions maps each required version (GLIBC_2.28, GCC_3.0, ...) to the
  * undefined symbols that ask for it; problems is empty when the file passes.
  */
-function inspect (file, arch = archOf(file)) {
+function inspect(file, arch = archOf(file)) {
   const problems = []
   const machine = /Machine:\s+(.+)/.exec(readelf(['-h'], file))?.[1].trim()
   if (arch && MACHINES[arch] && machine !== MACHINES[arch]) {
@@ -92,7 +92,7 @@ function inspect (file, arch = archOf(file)) {
 }
 
 /** The newest version of a family (GLIBC, GCC) that `report.versions` requires. */
-function newest (report, family) {
+function newest(report, family) {
   return Object.keys(report.versions)
     .map((v) => new RegExp(`^${family}_([\\d.]+)$`).exec(v)?.[1])
     .filter(Boolean)
@@ -101,10 +101,12 @@ function newest (report, family) {
 }
 
 /** One line for logs: file, machine, newest GLIBC and GCC versions, problems. */
-function summary (report) {
+function summary(report) {
   const status = report.problems.length ? `FAIL: ${report.problems.join('; ')}` : 'ok'
-  return `${report.file}: ${report.machine}, needs GLIBC_${newest(report, 'GLIBC') ?? '-'}, GCC_${newest(report, 'GCC') ?? '-'}, ` +
+  return (
+    `${report.file}: ${report.machine}, needs GLIBC_${newest(report, 'GLIBC') ?? '-'}, GCC_${newest(report, 'GCC') ?? '-'}, ` +
     `libs ${report.needed.join(' ')}; ${status}`
+  )
 }
 
 module.exports = { inspect, summary, newest, compareVersions, MAX }

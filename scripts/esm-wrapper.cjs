@@ -8,7 +8,9 @@ const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
 const cjs = require(path.join(root, 'dist/cjs/index.js'))
-const names = Object.keys(cjs).filter((n) => n !== 'default' && n !== '__esModule').sort()
+const names = Object.keys(cjs)
+  .filter((n) => n !== 'default' && n !== '__esModule')
+  .sort()
 const out = path.join(root, 'dist/esm')
 fs.mkdirSync(out, { recursive: true })
 fs.writeFileSync(

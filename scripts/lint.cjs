@@ -21,7 +21,10 @@ const run = (label, command, args) => {
 
 let ok = run('eslint', process.execPath, [bin('eslint', 'bin/eslint.js'), '.', '--max-warnings', '0'])
 ok = run('prettier', process.execPath, [bin('prettier', 'bin/prettier.cjs'), '--check', '.']) && ok
-const native = fs.readdirSync(path.join(root, 'native')).filter((f) => /\.(cc|h)$/.test(f)).map((f) => path.join('native', f))
+const native = fs
+  .readdirSync(path.join(root, 'native'))
+  .filter((f) => /\.(cc|h)$/.test(f))
+  .map((f) => path.join('native', f))
 if (spawnSync('clang-format', ['--version']).status === 0) {
   ok = run('clang-format', 'clang-format', ['--dry-run', '--Werror', ...native]) && ok
 } else if (process.env.CI === 'true') {

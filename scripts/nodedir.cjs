@@ -6,7 +6,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-function nodedir () {
+function nodedir() {
   const prefix = path.resolve(path.dirname(process.execPath), '..')
   return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : null
 }

@@ -27,12 +27,12 @@ const ARCHS = ['x64', 'arm64']
 const TRIPLETS = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' }
 const CROSS_PACKAGES = { x64: 'g++-x86-64-linux-gnu', arm64: 'g++-aarch64-linux-gnu' }
 
-function fail (message) {
+function fail(message) {
   console.error(`prebuildify: ${message}`)
   process.exit(1)
 }
 
-function onPath (cmd) {
+function onPath(cmd) {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
     try {
       fs.accessSync(path.join(dir, cmd), fs.constants.X_OK)
@@ -43,7 +43,7 @@ function onPath (cmd) {
   })
 }
 
-function requested () {
+function requested() {
   const fromArgs = process.argv.slice(2)
   const fromEnv = (process.env.NETSOCK_PREBUILD_ARCHS ?? '').split(/[\s,]+/).filter(Boolean)
   const archs = fromArgs.length ? fromArgs : fromEnv.length ? fromEnv : ARCHS
@@ -52,19 +52,21 @@ function requested () {
 }
 
 /** Compiler environment for `arch`: the host's own compilers, or the cross toolchain. */
-function toolchain (arch) {
+function toolchain(arch) {
   if (arch === os.arch()) return { env: {}, strip: 'strip' }
   const t = TRIPLETS[arch]
   if (!onPath(`${t}-g++`)) {
-    fail(`cross-compiling ${arch} needs ${t}-g++ (Debian/Ubuntu: apt-get install ${CROSS_PACKAGES[arch]}); ` +
-      `or build the host's arch only: NETSOCK_PREBUILD_ARCHS=${os.arch()}`)
+    fail(
+      `cross-compiling ${arch} needs ${t}-g++ (Debian/Ubuntu: apt-get install ${CROSS_PACKAGES[arch]}); ` +
+        `or build the host's arch only: NETSOCK_PREBUILD_ARCHS=${os.arch()}`,
+    )
   }
   // gyp's Makefile compiles with $(CC)/$(CXX) and links with $(CXX) unless LINK is set.
   return { env: { CC: `${t}-gcc`, CXX: `${t}-g++` }, strip: `${t}-strip` }
 }
 
 /** A scratch project with what node-gyp reads: binding.gyp, native/, package.json and node_modules (node-addon-api). */
-function stage (arch) {
+function stage(arch) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `netsock-prebuild-${arch}-`))
   for (const f of ['binding.gyp', 'package.json']) fs.copyFileSync(path.join(root, f), path.join(dir, f))
   fs.cpSync(path.join(root, 'native'), path.join(dir, 'native'), { recursive: true })
@@ -72,18 +74,25 @@ function stage (arch) {
   return dir
 }
 
-function build (arch) {
+function build(arch) {
   const { env, strip } = toolchain(arch)
   const dir = stage(arch)
   try {
     const args = [
       require.resolve('prebuildify/bin.js'),
-      '--napi', '--strip', '--tag-libc',
-      '--target', process.versions.node,
-      '--arch', arch,
-      '--strip-bin', strip,
-      '--node-gyp', path.join(__dirname, 'node-gyp.cjs'),
-      '--out', root,
+      '--napi',
+      '--strip',
+      '--tag-libc',
+      '--target',
+      process.versions.node,
+      '--arch',
+      arch,
+      '--strip-bin',
+      strip,
+      '--node-gyp',
+      path.join(__dirname, 'node-gyp.cjs'),
+      '--out',
+      root,
       dir,
     ]
     console.error(`prebuildify: linux-${arch}${env.CXX ? ` with ${env.CXX}` : ''}`)

@@ -64,7 +64,15 @@ async function openClose() {
   }
   await new Promise((r) => setTimeout(r, 50))
   const after = addon.resourceCounts()
-  return { cycles: SOCKETS, fdsBefore: fds, fdsAfter: fdCount(), ownedFdsBefore: native.fds, ownedFdsAfter: after.fds, pollsBefore: native.polls, pollsAfter: after.polls }
+  return {
+    cycles: SOCKETS,
+    fdsBefore: fds,
+    fdsAfter: fdCount(),
+    ownedFdsBefore: native.fds,
+    ownedFdsAfter: after.fds,
+    pollsBefore: native.polls,
+    pollsAfter: after.polls,
+  }
 }
 
 const d = await datagrams()

@@ -44,12 +44,14 @@ const env = {
 // workers' stderr into its own, so both the preload and the reports reach us.
 const vitest = path.join(path.dirname(require.resolve('vitest/package.json')), require('vitest/package.json').bin.vitest)
 const child = spawn(process.execPath, [vitest, 'run', ...process.argv.slice(2)], {
-  cwd: root, env, stdio: ['inherit', 'pipe', 'pipe'],
+  cwd: root,
+  env,
+  stdio: ['inherit', 'pipe', 'pipe'],
 })
 
 const report = /ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)|runtime error: /
 let reported = false
-function watch (from, to) {
+function watch(from, to) {
   let tail = '' // a report line may be split across chunks
   from.on('data', (chunk) => {
     to.write(chunk)

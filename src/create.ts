@@ -165,6 +165,11 @@ export function socket(family: number, type: number, protocol = 0): Socket {
   validateInteger(protocol, 'protocol', 0, 2 ** 31 - 1)
   // Protocol goes to socket(2) exactly as given (for AF_PACKET, in network
   // order, as in C); `socket.protocol` reports it in host order.
-  const info: KindInfo = { kind: kindOf(family, type, protocol), domain: family, type: baseType(type), protocol: family === constants.AF_PACKET ? htons(protocol & 0xffff) : protocol }
+  const info: KindInfo = {
+    kind: kindOf(family, type, protocol),
+    domain: family,
+    type: baseType(type),
+    protocol: family === constants.AF_PACKET ? htons(protocol & 0xffff) : protocol,
+  }
   return openSocket(info, protocol, recvMemory({}))
 }

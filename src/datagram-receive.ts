@@ -103,9 +103,15 @@ export class DatagramReceiver {
       // Too large for this process (ulimit -v, a huge recvBatchSize x recvMessageSize).
       this.#memoryFailed = true
       const { batchSize, messageSize } = this.#memoryOptions
-      const err = Object.assign(new RangeError(`Cannot allocate ${batchSize} x ${messageSize} bytes of receive memory; reading stopped (choose a smaller recvBatchSize or recvMessageSize)`, { cause }), {
-        code: 'ERR_NETSOCK_RECV_MEMORY',
-      })
+      const err = Object.assign(
+        new RangeError(
+          `Cannot allocate ${batchSize} x ${messageSize} bytes of receive memory; reading stopped (choose a smaller recvBatchSize or recvMessageSize)`,
+          { cause },
+        ),
+        {
+          code: 'ERR_NETSOCK_RECV_MEMORY',
+        },
+      )
       this.#receiveError(err)
       return null
     }

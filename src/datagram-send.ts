@@ -132,7 +132,9 @@ export class DatagramSender {
     try {
       this.#host.prepareToWait()
     } catch {
-      const err = callError(EAGAIN, syscall, { hint: "the socket buffer is full, and a socket adopted with owned: false cannot wait for 'drain'; retry later" }) as Error & { sent?: number }
+      const err = callError(EAGAIN, syscall, {
+        hint: "the socket buffer is full, and a socket adopted with owned: false cannot wait for 'drain'; retry later",
+      }) as Error & { sent?: number }
       if (sent !== undefined) err.sent = sent
       throw err
     }
@@ -318,7 +320,15 @@ export class DatagramSender {
     const controls = this.#controlsFor(pieces.length)
     try {
       for (let i = 0; i < pieces.length; i++) controls.set(this.#control, i * C.stride)
-      return this.#sendList(pieces, addr, controls, pieces.map((p) => p.byteLength), null) === pieces.length
+      return (
+        this.#sendList(
+          pieces,
+          addr,
+          controls,
+          pieces.map((p) => p.byteLength),
+          null,
+        ) === pieces.length
+      )
     } finally {
       this.#release(controls)
     }
@@ -391,7 +401,7 @@ export class DatagramSender {
           }
         }
         n = typedArrayBytes(data)
-        if (n > 0) datas[i] = data as ArrayBufferView
+        if (n > 0) datas[i] = data
         else {
           datas[i] = validateBytes(data, `list[${i}].data`)
           n = byteLength(datas[i])
@@ -421,13 +431,24 @@ export class DatagramSender {
         controls[i * C.stride + C.flags] &= ~C.SEGMENT
         trains[i] = 1
       } else if (!this.gso || lengths[i] > MAX_GSO_BYTES || n > MAX_GSO_SEGMENTS) {
-        throw Object.assign(new RangeError(`list[${i}]: a GSO train of ${n} segments cannot go in one sendmmsg entry here (${this.gso ? `at most ${MAX_GSO_SEGMENTS} segments and ${MAX_GSO_BYTES} bytes` : 'no UDP GSO on this socket'}); send it with sendMessage or sendSegments`), { code: 'ERR_OUT_OF_RANGE' })
+        throw Object.assign(
+          new RangeError(
+            `list[${i}]: a GSO train of ${n} segments cannot go in one sendmmsg entry here (${this.gso ? `at most ${MAX_GSO_SEGMENTS} segments and ${MAX_GSO_BYTES} bytes` : 'no UDP GSO on this socket'}); send it with sendMessage or sendSegments`,
+          ),
+          { code: 'ERR_OUT_OF_RANGE' },
+        )
       } else trains[i] = n
     }
   }
 
   /** sendmmsg over the list in batches; the rest queued in order on EAGAIN. Returns the entries the kernel took now. */
-  #sendList(datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, controls: Int32Array | null, lengths: number[], trains: number[] | null): number {
+  #sendList(
+    datas: Bytes[],
+    addrs: Uint8Array | (Uint8Array | undefined)[] | undefined,
+    controls: Int32Array | null,
+    lengths: number[],
+    trains: number[] | null,
+  ): number {
     const count = datas.length
     const addrAt = (i: number): Uint8Array | undefined => (Array.isArray(addrs) ? addrs[i] : addrs)
     const raw = this.#raw // read before the system call, like the rest the success path uses
@@ -469,7 +490,10 @@ export class DatagramSender {
   get gso(): boolean {
     if (this.#gso === undefined) {
       const kind = this.#core.info.kind
-      this.#gso = (kind === 'udp4' || kind === 'udp6') && constants.UDP_SEGMENT !== undefined && addon.getsockopt(this.#core.fd, constants.IPPROTO_UDP, constants.UDP_SEGMENT, new Int32Array(1)) >= 0
+      this.#gso =
+        (kind === 'udp4' || kind === 'udp6') &&
+        constants.UDP_SEGMENT !== undefined &&
+        addon.getsockopt(this.#core.fd, constants.IPPROTO_UDP, constants.UDP_SEGMENT, new Int32Array(1)) >= 0
     }
     return this.#gso
   }

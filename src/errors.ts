@@ -136,26 +136,17 @@ function withCode<E extends Error>(err: E, code: string): E & { code: string } {
 
 /** `The "port" argument must be of type number. Received type string ('x')` */
 export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & { code: string } {
-  return withCode(
-    new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`),
-    'ERR_INVALID_ARG_TYPE',
-  )
+  return withCode(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')
 }
 
 /** `The value of "port" is out of range. It must be >= 0 && <= 65535. Received 70000` */
 export function outOfRange(name: string, range: string, actual: unknown): RangeError & { code: string } {
-  return withCode(
-    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${util.inspect(actual)}`),
-    'ERR_OUT_OF_RANGE',
-  )
+  return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${util.inspect(actual)}`), 'ERR_OUT_OF_RANGE')
 }
 
 /** `The argument 'type' must be one of ... Received 'udp5'` */
 export function invalidArgValue(name: string, reason: string, actual: unknown): TypeError & { code: string } {
-  return withCode(
-    new TypeError(`The argument '${name}' ${reason}. Received ${util.inspect(actual)}`),
-    'ERR_INVALID_ARG_VALUE',
-  )
+  return withCode(new TypeError(`The argument '${name}' ${reason}. Received ${util.inspect(actual)}`), 'ERR_INVALID_ARG_VALUE')
 }
 
 /** Thrown by any use of a socket after close(). */

@@ -6,7 +6,10 @@ import type { KindInfo } from './socket-kind.js'
 
 function sysctl(name: string): string | null {
   try {
-    return fs.readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8').trim().replace(/\s+/g, ' ')
+    return fs
+      .readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8')
+      .trim()
+      .replace(/\s+/g, ' ')
   } catch {
     return null
   }

@@ -53,7 +53,13 @@ export interface IcmpMeaning {
 /** The meaning of ICMP (family 4) or ICMPv6 (family 6) `type`/`code`; `info` is ee_info (the MTU for "too big"). */
 export function icmpMeaning(family: 4 | 6, type: number, code: number, info = 0): IcmpMeaning {
   if (family === 4) {
-    if (type === 11) return { reason: code === 0 ? 'Time to live exceeded' : code === 1 ? 'Frag reassembly time exceeded' : `Time exceeded, Bad Code: ${code}`, annotation: '', reached: false, final: false }
+    if (type === 11)
+      return {
+        reason: code === 0 ? 'Time to live exceeded' : code === 1 ? 'Frag reassembly time exceeded' : `Time exceeded, Bad Code: ${code}`,
+        annotation: '',
+        reached: false,
+        final: false,
+      }
     if (type === 3) {
       const [reason, annotation] = V4_UNREACHABLE[code] ?? [`Dest Unreachable, Bad Code: ${code}`, `!<${code}>`]
       return { reason: code === 4 ? `${reason} (mtu = ${info})` : reason, annotation, reached: code === 3, final: true }
@@ -61,7 +67,13 @@ export function icmpMeaning(family: 4 | 6, type: number, code: number, info = 0)
     if (type === 12) return { reason: `Parameter problem: pointer = ${info}`, annotation: `!<${type}-${code}>`, reached: false, final: true }
     return { reason: `Bad ICMP type: ${type}`, annotation: `!<${type}-${code}>`, reached: false, final: true }
   }
-  if (type === 3) return { reason: code === 0 ? 'Time exceeded: Hop limit' : code === 1 ? 'Time exceeded: Defragmentation failure' : `Time exceeded: code ${code}`, annotation: '', reached: false, final: false }
+  if (type === 3)
+    return {
+      reason: code === 0 ? 'Time exceeded: Hop limit' : code === 1 ? 'Time exceeded: Defragmentation failure' : `Time exceeded: code ${code}`,
+      annotation: '',
+      reached: false,
+      final: false,
+    }
   if (type === 1) {
     const [reason, annotation] = V6_UNREACHABLE[code] ?? [`Destination unreachable: Unknown code ${code}`, `!<${code}>`]
     return { reason, annotation, reached: code === 4, final: true }

@@ -33,7 +33,17 @@ export type { SocketAddress } from './sockaddr.js'
 export type { Ancillary } from './recv-batch.js'
 export { encodeBpf, parseBpf, type BpfProgram, type SockFilter } from './bpf.js'
 export type { ErrorOrigin, ErrorQueueAddress, ErrorQueueMessage } from './errqueue.js'
-export { ping, type PingError, type PingIterator, type PingOptions, type PingReply, type PingResult, type PingRtt, type PingStats, type PingTimeout } from './ping.js'
+export {
+  ping,
+  type PingError,
+  type PingIterator,
+  type PingOptions,
+  type PingReply,
+  type PingResult,
+  type PingRtt,
+  type PingStats,
+  type PingTimeout,
+} from './ping.js'
 export { traceroute, type TracerouteHop, type TracerouteOptions, type TracerouteProbe } from './traceroute.js'
 export type { ProbeOptions } from './probe-options.js'
 export type { MulticastInterface } from './multicast.js'

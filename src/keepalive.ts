@@ -86,7 +86,12 @@ export function setKeepAlive(target: TcpTarget, options: KeepAliveOptions): void
   validateObject(options, 'options')
   // Every user value is read and checked before the descriptor is looked up.
   const { enable, idleMs, intervalMs, count, userTimeoutMs } = options
-  const on = enable === undefined ? (idleMs !== undefined || intervalMs !== undefined || count !== undefined ? true : undefined) : validateBoolean(enable, 'options.enable')
+  const on =
+    enable === undefined
+      ? idleMs !== undefined || intervalMs !== undefined || count !== undefined
+        ? true
+        : undefined
+      : validateBoolean(enable, 'options.enable')
   if (idleMs !== undefined) validateInteger(idleMs, 'options.idleMs', 1, MAX_IDLE_SECONDS * 1000)
   if (intervalMs !== undefined) validateInteger(intervalMs, 'options.intervalMs', 1, MAX_INTERVAL_SECONDS * 1000)
   if (count !== undefined) validateInteger(count, 'options.count', 1, MAX_KEEPCNT)

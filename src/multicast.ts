@@ -77,7 +77,11 @@ function resolveInterface(value: unknown, name: string, family: 4 | 6): { index:
   const kind = net.isIP(value)
   if (kind === 4 && family === 4) return { index: 0, address: value }
   if (kind !== 0) {
-    throw invalidArgValue(name, family === 4 ? 'must be an IPv4 address, an interface index or a name' : 'must be an interface index or name on an IPv6 socket', value)
+    throw invalidArgValue(
+      name,
+      family === 4 ? 'must be an IPv4 address, an interface index or a name' : 'must be an interface index or name on an IPv6 socket',
+      value,
+    )
   }
   return { index: interfaceIndex(value, name) }
 }

@@ -89,7 +89,7 @@ function noBuildError(root: string, reason: string, cause?: unknown): Error {
     '  Build it from source here (needs python3, make and a C++ compiler, e.g.',
     '  `apt-get install python3 make g++` or `apk add build-base python3`):',
     '    npm install-scripts approve netsock   # when npm asks to approve install scripts',
-    '    npm rebuild netsock                   # runs netsock\'s install script: compiles the addon',
+    "    npm rebuild netsock                   # runs netsock's install script: compiles the addon",
   ].join('\n')
   return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'ERR_NETSOCK_NO_BUILD' })
 }
@@ -112,7 +112,27 @@ export interface NativePoller {
 /** Int32 fields per received datagram, in the order native/layout.h lists them (NETSOCK_RECV_META). */
 export const RECV_FIELDS = ['length', 'addrLen', 'segment', 'ttl', 'tos', 'ifindex', 'tsSecLow', 'tsSecHigh', 'tsNsec', 'dropped', 'dstFamily', 'dst'] as const
 /** Int32 fields per error-queue entry (NETSOCK_ERRQUEUE_META in native/layout.h). */
-export const ERRQUEUE_FIELDS = ['bytes', 'size', 'flags', 'nameLen', 'hasError', 'eeErrno', 'origin', 'type', 'code', 'info', 'data', 'offenderLen', 'ttl', 'tsSecLow', 'tsSecHigh', 'tsNsec', 'txSecLow', 'txSecHigh', 'txNsec'] as const
+export const ERRQUEUE_FIELDS = [
+  'bytes',
+  'size',
+  'flags',
+  'nameLen',
+  'hasError',
+  'eeErrno',
+  'origin',
+  'type',
+  'code',
+  'info',
+  'data',
+  'offenderLen',
+  'ttl',
+  'tsSecLow',
+  'tsSecHigh',
+  'tsNsec',
+  'txSecLow',
+  'txSecHigh',
+  'txNsec',
+] as const
 /** Int32 fields per datagram sent with control messages (NETSOCK_SEND_META in native/layout.h), and the flag bits. */
 export const SEND_FIELDS = ['flags', 'tos', 'ttl', 'ifindex', 'srcFamily', 'src', 'segment', 'ipv4', 'TOS', 'TTL', 'PKTINFO', 'SEGMENT'] as const
 

@@ -49,7 +49,14 @@ function optionLabel(level: number, name: number): string {
  * they are. Throws a system error naming the option (`label`); `context`
  * adds a hint for errnos a caller can explain.
  */
-export function setRawOption(fd: number, level: number, optname: number, value: number | Bytes, label: string, context?: (code: string) => (SystemErrorContext & { optional?: boolean }) | undefined): void {
+export function setRawOption(
+  fd: number,
+  level: number,
+  optname: number,
+  value: number | Bytes,
+  label: string,
+  context?: (code: string) => (SystemErrorContext & { optional?: boolean }) | undefined,
+): void {
   const rc = addon.setsockopt(fd, level, optname, value)
   if (rc >= 0) return
   const extra = context?.(errnoName(rc))
@@ -148,7 +155,13 @@ export function getsockopt(target: OptionTarget, level: unknown, name: unknown, 
   return decodeOption(fdOf(target, 'getsockopt'), lvl, opt, kind, optionLabel(lvl, opt))
 }
 
-function decodeOption(fd: number, level: number, optname: number, kind: 'int' | 'bool' | 'linger' | 'timeval' | 'string', label: string): OptionValue | Timeval {
+function decodeOption(
+  fd: number,
+  level: number,
+  optname: number,
+  kind: 'int' | 'bool' | 'linger' | 'timeval' | 'string',
+  label: string,
+): OptionValue | Timeval {
   switch (kind) {
     case 'int':
       return readInt(get(fd, level, optname, scratchInt, label), label)
@@ -212,7 +225,13 @@ function encodeOption(spec: OptionSpec, value: unknown): number | Uint8Array {
       const values = spec.values ?? {}
       if (typeof value === 'string' && Object.hasOwn(values, value)) return values[value]
       if (typeof value === 'number' && Object.values(values).includes(value)) return value
-      throw invalidArgValue(argName, `must be one of ${Object.keys(values).map((v) => `'${v}'`).join(', ')}`, value)
+      throw invalidArgValue(
+        argName,
+        `must be one of ${Object.keys(values)
+          .map((v) => `'${v}'`)
+          .join(', ')}`,
+        value,
+      )
     }
     case 'in_addr': {
       if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(value) || value.split('.').some((p) => Number(p) > 255)) {
@@ -249,7 +268,7 @@ export function setOption(target: OptionTarget, name: unknown, value: unknown): 
   checkSocketKind(spec, target, 'setOption')
   const encoded = encodeOption(spec, value)
   const fd = fdOf(target, 'setOption')
-  setRawOption(fd, spec.level, spec.optname, encoded, spec.name, (code) => ((code === 'EPERM' || code === 'EACCES') ? privilegeHint(spec, value) : undefined))
+  setRawOption(fd, spec.level, spec.optname, encoded, spec.name, (code) => (code === 'EPERM' || code === 'EACCES' ? privilegeHint(spec, value) : undefined))
 }
 
 /** Typed getsockopt by option name (see `optionTable`). */

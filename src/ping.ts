@@ -167,7 +167,14 @@ export const FIRST_SEND_DELAY_MS = 1
 function settings(options: PingOptions): Settings {
   const common = probeSettings(options)
   const deadlineMs = options.deadlineMs === undefined ? undefined : msOption(options.deadlineMs, 'options.deadlineMs', 0)
-  const count = options.count === Infinity ? Infinity : options.count === undefined ? (deadlineMs === undefined ? 4 : Infinity) : validateInteger(options.count, 'options.count', 1, 2 ** 31 - 1)
+  const count =
+    options.count === Infinity
+      ? Infinity
+      : options.count === undefined
+        ? deadlineMs === undefined
+          ? 4
+          : Infinity
+        : validateInteger(options.count, 'options.count', 1, 2 ** 31 - 1)
   return {
     ...common,
     count,
@@ -442,4 +449,3 @@ async function* run(host: string, s: Settings, stats: PingStats): AsyncIterableI
     session.close()
   }
 }
-

@@ -37,7 +37,8 @@ export function probeSettings(options: unknown): ProbeSettings {
   if (o.interface !== undefined) {
     if (typeof o.interface !== 'string') throw invalidArgType('options.interface', 'of type string', o.interface)
     // IFNAMSIZ is 16 with the NUL; an address is longer only for IPv6 with a zone.
-    if (o.interface === '' || o.interface.includes('\0')) throw invalidArgValue('options.interface', 'must be an interface name or a local IP address', o.interface)
+    if (o.interface === '' || o.interface.includes('\0'))
+      throw invalidArgValue('options.interface', 'must be an interface name or a local IP address', o.interface)
     iface = o.interface
   }
   return { family: o.family, mode, iface, signal: validateAbortSignal(o.signal, 'options.signal') }

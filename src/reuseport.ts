@@ -90,7 +90,14 @@ export function attachReusePortProgram(socket: SocketTarget, program: BpfProgram
   }
   // The program is encoded (and checked) before the descriptor is looked up.
   const bytes = encodeBpf(program)
-  attachProgram(resolveFd(socket, 'socket'), constants.SOL_SOCKET, constants.SO_ATTACH_REUSEPORT_CBPF, 'SO_ATTACH_REUSEPORT_CBPF', bytes, 'attachReusePortProgram')
+  attachProgram(
+    resolveFd(socket, 'socket'),
+    constants.SOL_SOCKET,
+    constants.SO_ATTACH_REUSEPORT_CBPF,
+    'SO_ATTACH_REUSEPORT_CBPF',
+    bytes,
+    'attachReusePortProgram',
+  )
 }
 
 /** N sockets sharing one port through SO_REUSEPORT. */

@@ -159,7 +159,10 @@ export function encodeControl(m: SendControl, family: 4 | 6, v4: boolean, out: I
   }
   let ifindex = 0
   if (iface !== undefined) {
-    ifindex = typeof iface === 'number' ? validateInteger(iface, fieldName(name, index, 'interface'), 0, 2 ** 31 - 1) : interfaceIndex(iface, fieldName(name, index, 'interface'))
+    ifindex =
+      typeof iface === 'number'
+        ? validateInteger(iface, fieldName(name, index, 'interface'), 0, 2 ** 31 - 1)
+        : interfaceIndex(iface, fieldName(name, index, 'interface'))
     flags |= C.PKTINFO
   }
   let segment = 0

@@ -24,7 +24,6 @@ export interface SendQueueHost {
   error(rc: number, addr: Uint8Array | undefined): Error
 }
 
-
 export class SendQueue {
   #views: Uint8Array[] = []
   #lengths: number[] = []

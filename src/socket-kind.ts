@@ -83,8 +83,7 @@ export function kindInfo(kind: unknown, protocol: unknown): KindInfo {
 }
 
 export const isStream = (info: KindInfo): boolean => baseType(info.type) === constants.SOCK_STREAM
-export const ipFamily = (info: KindInfo): 4 | 6 | 0 =>
-  info.domain === constants.AF_INET ? 4 : info.domain === constants.AF_INET6 ? 6 : 0
+export const ipFamily = (info: KindInfo): 4 | 6 | 0 => (info.domain === constants.AF_INET ? 4 : info.domain === constants.AF_INET6 ? 6 : 0)
 
 /**
  * createSocket's `packetType` for a packet socket: 'raw' (SOCK_RAW, the

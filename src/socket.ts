@@ -30,7 +30,6 @@ const EINPROGRESS = -os.constants.errno.EINPROGRESS
 
 type Listeners = DatagramListeners & { errorqueue: number; txtimestamp: number }
 
-
 /**
  * A socket of any family, type and protocol. Create one with `createSocket()`
  * or `socket()`; every socket is non-blocking and close-on-exec. Events: see
@@ -55,16 +54,28 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     const core = new SocketCore(fd, info, owned)
     super(core)
     this.#memory = memory
-    this.#readiness = new Readiness(core, (err) => this.#listeners.error > 0 && this.emit('error', err), { hasErrorQueue: core.family !== 0 || info.kind === 'packet' })
+    this.#readiness = new Readiness(core, (err) => this.#listeners.error > 0 && this.emit('error', err), {
+      hasErrorQueue: core.family !== 0 || info.kind === 'packet',
+    })
     const drain = (): void => {
       while (!this.closed && this.readErrorQueue() !== null);
     }
     this.#readiness.add(errorQueueSource(core, this.#listeners, () => this.emit('errorqueue'), drain))
-    if (core.stream) this.#readiness.add((this.#waiters = new StreamWaiters(core, () => this.#readiness.update(), (client) => new Socket(client, info, true, memory))))
+    if (core.stream)
+      this.#readiness.add(
+        (this.#waiters = new StreamWaiters(
+          core,
+          () => this.#readiness.update(),
+          (client) => new Socket(client, info, true, memory),
+        )),
+      )
     // Drop counts ride along with received datagrams once SO_RXQ_OVFL is on
     // (man 7 socket); set at once so drops before the first reader count too.
     // Best effort where it is missing (qemu-user answers ENOPROTOOPT): only the drop counts go.
-    else if (owned) sockopt.setRawOption(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1, 'SO_RXQ_OVFL', (code) => (code === 'ENOPROTOOPT' ? { optional: true } : undefined))
+    else if (owned)
+      sockopt.setRawOption(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1, 'SO_RXQ_OVFL', (code) =>
+        code === 'ENOPROTOOPT' ? { optional: true } : undefined,
+      )
     // Listener counts change synchronously (the data path reads them); what to
     // poll for is settled on the next tick, after the caller's setup.
     this.#watchListeners()
@@ -118,7 +129,11 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     this.core.open(operation)
     if (this.#io) return this.#io
     if (this.core.stream) throw wrongSocketType(operation, this.type)
-    const host = { emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])), updateReadiness: () => this.#readiness.update(), prepareToWait: () => this.#readiness.prepare() }
+    const host = {
+      emit: (event: string | symbol, ...args: unknown[]) => this.emit(event as 'drain', ...(args as [])),
+      updateReadiness: () => this.#readiness.update(),
+      prepareToWait: () => this.#readiness.prepare(),
+    }
     this.#io = new DatagramIo(this.core, host, this.#listeners, this.#stats, this.#memory)
     this.#tx = this.#io.sender
     this.#readiness.add(this.#io)
@@ -332,7 +347,6 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     return this.#data('recvInto').receiver.recvInto(bytes, offset, len)
   }
 
-
   /**
    * Iterates received datagrams as `{ data, rinfo }` copies. Memory is
    * bounded: when `highWaterMark` datagrams wait unconsumed, reading pauses
@@ -447,5 +461,4 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     if (this.closed) return Promise.resolve()
     return new Promise((resolve) => this.close(() => resolve()))
   }
-
 }

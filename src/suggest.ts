@@ -14,7 +14,6 @@ export function editDistance(a: string, b: string): number {
   return d[a.length][b.length]
 }
 
-
 /** Up to three of `known` close to `name` (case-insensitive, or containing it). */
 export function closestNames(name: string, known: Iterable<string>): string[] {
   const upper = name.toUpperCase()
@@ -25,4 +24,3 @@ export function closestNames(name: string, known: Iterable<string>): string[] {
     .slice(0, 3)
     .map(({ k }) => k)
 }
-

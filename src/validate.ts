@@ -40,7 +40,10 @@ export function validateAbortSignal(value: unknown, name = 'signal'): AbortSigna
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object
 const typedArrayAt = (TypedArrayPrototype as { at: (this: ArrayBufferView, i: number) => unknown }).at
+// The getters themselves, called with .call(value) below: unbound on purpose.
+// eslint-disable-next-line @typescript-eslint/unbound-method
 const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag)!.get as (this: unknown) => string | undefined
+// eslint-disable-next-line @typescript-eslint/unbound-method
 const typedArrayByteLength = Object.getOwnPropertyDescriptor(TypedArrayPrototype, 'byteLength')!.get as (this: unknown) => number
 
 /**
@@ -106,12 +109,9 @@ export function validateAddress(value: unknown, name: string, family: 4 | 6): st
   const bare = value.includes('%') ? value.slice(0, value.indexOf('%')) : value
   const kind = net.isIP(bare)
   if (kind === 0) {
-    throw Object.assign(
-      new TypeError(
-        `The "${name}" argument must be an IP address literal (resolve host names with dns.lookup first). Received '${value}'`,
-      ),
-      { code: 'ERR_INVALID_IP_ADDRESS' },
-    )
+    throw Object.assign(new TypeError(`The "${name}" argument must be an IP address literal (resolve host names with dns.lookup first). Received '${value}'`), {
+      code: 'ERR_INVALID_IP_ADDRESS',
+    })
   }
   if (family === 4 && kind === 6) {
     throw Object.assign(new TypeError(`The "${name}" argument must be an IPv4 address on an IPv4 socket. Received '${value}'`), {

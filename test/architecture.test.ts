@@ -8,7 +8,9 @@ import { expect, test } from 'vitest'
 const src = path.resolve(__dirname, '../src')
 
 function sources(dir = src): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
 }
 
 /** Relative imports of each file (static, dynamic and type-only), as absolute .ts paths. */

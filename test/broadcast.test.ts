@@ -24,13 +24,24 @@ describe('on loopback (127.255.255.255 is the broadcast address of 127.0.0.0/8)'
     } catch (e) {
       err = e
     }
-    expect(err).toMatchObject({ code: 'EACCES', errno: -13, syscall: 'sendto', address: '127.255.255.255', port: portOf(rx), hint: expect.stringMatching(HINT) })
+    expect(err).toMatchObject({
+      code: 'EACCES',
+      errno: -13,
+      syscall: 'sendto',
+      address: '127.255.255.255',
+      port: portOf(rx),
+      hint: expect.stringMatching(HINT),
+    })
     expect(err.message).toMatch(new RegExp(`^sendto EACCES 127\\.255\\.255\\.255:${portOf(rx)} \\(sending to a broadcast address`))
-    expect(() => tx.sendMany([Buffer.from('a'), Buffer.from('b')], portOf(rx), '127.255.255.255')).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'sendmmsg', sent: 0, hint: expect.stringMatching(HINT) }))
+    expect(() => tx.sendMany([Buffer.from('a'), Buffer.from('b')], portOf(rx), '127.255.255.255')).toThrow(
+      expect.objectContaining({ code: 'EACCES', syscall: 'sendmmsg', sent: 0, hint: expect.stringMatching(HINT) }),
+    )
   })
 
   test('with broadcast: true (or SO_BROADCAST set later) the datagram is delivered', async () => {
-    const rx = track(createSocket({ type: 'udp4' })).bind(0).setAncillary({ pktinfo: true })
+    const rx = track(createSocket({ type: 'udp4' }))
+      .bind(0)
+      .setAncillary({ pktinfo: true })
     const got: { text: string; destination?: string }[] = []
     rx.on('message', (m, r) => got.push({ text: m.toString(), destination: r.destination }))
     track(createSocket({ type: 'udp4', broadcast: true })).send(Buffer.from('one'), portOf(rx), '127.255.255.255')
@@ -45,13 +56,18 @@ describe('on loopback (127.255.255.255 is the broadcast address of 127.0.0.0/8)'
   })
 })
 
-testWithCaps(['CAP_NET_ADMIN'], 'across a veth pair: EACCES without SO_BROADCAST; with it the subnet broadcast and 255.255.255.255 (SO_BINDTODEVICE) arrive', async () => {
-  const a = createNetns('bca')
-  const b = createNetns('bcb')
-  const [ea, eb] = linkNetns({ ns: a, cidr: '10.242.0.1/24' }, { ns: b, cidr: '10.242.0.2/24' })
-  const PORT = 41242
-  const rx = await receiver(b, 'udp4', PORT)
-  const out = await run(a, `
+testWithCaps(
+  ['CAP_NET_ADMIN'],
+  'across a veth pair: EACCES without SO_BROADCAST; with it the subnet broadcast and 255.255.255.255 (SO_BINDTODEVICE) arrive',
+  async () => {
+    const a = createNetns('bca')
+    const b = createNetns('bcb')
+    const [ea, eb] = linkNetns({ ns: a, cidr: '10.242.0.1/24' }, { ns: b, cidr: '10.242.0.2/24' })
+    const PORT = 41242
+    const rx = await receiver(b, 'udp4', PORT)
+    const out = await run(
+      a,
+      `
     const plain = netsock.createSocket({ type: 'udp4' })
     const refused = attempt(() => plain.send('no', ${PORT}, '10.242.0.255'))
     plain.setOption('SO_BINDTODEVICE', '${ea.ifname}')
@@ -63,14 +79,19 @@ testWithCaps(['CAP_NET_ADMIN'], 'across a veth pair: EACCES without SO_BROADCAST
     s.setOption('SO_BINDTODEVICE', '${ea.ifname}')
     s.send('limited', ${PORT}, '255.255.255.255')
     s.send('end', ${PORT}, '${eb.address}')
-    done({ refused, refusedLimited, unrouted })`)
-  expect(out.refused.error).toMatchObject({ code: 'EACCES', message: expect.stringMatching(/^sendto EACCES 10\.242\.0\.255:41242 \(sending to a broadcast address needs SO_BROADCAST/) })
-  expect(out.refused.error.hint).toMatch(HINT)
-  expect(out.refusedLimited.error).toMatchObject({ code: 'EACCES', hint: expect.stringMatching(HINT) })
-  expect(out.unrouted.error).toMatchObject({ code: 'ENETUNREACH' })
-  const got = await rx.result()
-  expect(got.map(({ text, from, destination }) => ({ text, from, destination }))).toEqual([
-    { text: 'subnet', from: ea.address, destination: '10.242.0.255' },
-    { text: 'limited', from: ea.address, destination: '255.255.255.255' },
-  ])
-})
+    done({ refused, refusedLimited, unrouted })`,
+    )
+    expect(out.refused.error).toMatchObject({
+      code: 'EACCES',
+      message: expect.stringMatching(/^sendto EACCES 10\.242\.0\.255:41242 \(sending to a broadcast address needs SO_BROADCAST/),
+    })
+    expect(out.refused.error.hint).toMatch(HINT)
+    expect(out.refusedLimited.error).toMatchObject({ code: 'EACCES', hint: expect.stringMatching(HINT) })
+    expect(out.unrouted.error).toMatchObject({ code: 'ENETUNREACH' })
+    const got = await rx.result()
+    expect(got.map(({ text, from, destination }) => ({ text, from, destination }))).toEqual([
+      { text: 'subnet', from: ea.address, destination: '10.242.0.255' },
+      { text: 'limited', from: ea.address, destination: '255.255.255.255' },
+    ])
+  },
+)

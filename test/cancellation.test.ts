@@ -14,7 +14,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('connect', () => {
   test('an already aborted signal rejects with AbortError before any system call; the socket stays fresh', async () => {
-    const listener = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+    const listener = track(createSocket({ type: 'tcp4' }))
+      .bind(0, '127.0.0.1')
+      .listen()
     const s = track(createSocket({ type: 'tcp4' }))
     const reason = new Error('not now')
     const err = await s.connect(portOf(listener), '127.0.0.1', { signal: AbortSignal.abort(reason) }).catch((e) => e)
@@ -25,7 +27,9 @@ describe('connect', () => {
   })
 
   test('a signal that never fires changes nothing, and one that fires after the connect settled is ignored', async () => {
-    const listener = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+    const listener = track(createSocket({ type: 'tcp4' }))
+      .bind(0, '127.0.0.1')
+      .listen()
     const ac = new AbortController()
     const s = track(createSocket({ type: 'tcp4' }))
     await s.connect(portOf(listener), '127.0.0.1', { signal: ac.signal })
@@ -45,7 +49,9 @@ describe('connect', () => {
       const a = createNetns('cxa')
       const b = createNetns('cxb')
       linkNetns({ ns: a, cidr: '10.133.5.1/24' }, { ns: b, cidr: '10.133.5.2/24' })
-      const child = spawnNodeInNetns(a, `
+      const child = spawnNodeInNetns(
+        a,
+        `
         const net = require('net')
         const out = {}
         ;(async () => {
@@ -69,7 +75,8 @@ describe('connect', () => {
           out.closed = { closed: t.closed, use: (() => { try { t.getOption('SO_ERROR') } catch (e) { return e.code } })() }
           for (const x of [s, conn, listener]) x.close()
           console.log(JSON.stringify(out))
-        })().catch((e) => console.log(JSON.stringify({ error: String(e && e.stack || e) })))`)
+        })().catch((e) => console.log(JSON.stringify({ error: String(e && e.stack || e) })))`,
+      )
       try {
         const out = await child.next()
         expect(out.error).toBeUndefined()
@@ -90,7 +97,9 @@ describe('connect', () => {
 
 describe('accept', () => {
   test('aborting one of several waiting accepts rejects only it; the others are served in order', async () => {
-    const server = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+    const server = track(createSocket({ type: 'tcp4' }))
+      .bind(0, '127.0.0.1')
+      .listen()
     const ac = new AbortController()
     const first = server.accept()
     const middle = server.accept({ signal: ac.signal })
@@ -111,7 +120,9 @@ describe('accept', () => {
   })
 
   test('AbortSignal.timeout on accept: AbortError, then the listener accepts the next client', async () => {
-    const server = track(createSocket({ type: 'tcp6' })).bind(0, '::1').listen()
+    const server = track(createSocket({ type: 'tcp6' }))
+      .bind(0, '::1')
+      .listen()
     await expect(server.accept({ signal: AbortSignal.timeout(50) })).rejects.toMatchObject({ name: 'AbortError' })
     expect(tcpInfo(server).stateName).toBe('LISTEN')
     const client = net.connect(portOf(server), '::1')

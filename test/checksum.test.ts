@@ -41,21 +41,16 @@ describe('checksum (RFC 1071)', () => {
 
   test('JS and native sums agree with the RFC reference for every length, alignment and initial value', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 0, maxLength: 3000 }),
-        fc.nat(7),
-        fc.integer({ min: 0, max: 0xffffffff }),
-        (bytes, shift, initial) => {
-          const buf = new Uint8Array(bytes.length + shift)
-          buf.set(bytes, shift)
-          const view = buf.subarray(shift) // unaligned starts exercise the native 8-byte loop
-          const folded = (initial & 0xffff) + Math.floor(initial / 0x10000)
-          const want = reference(view, folded)
-          expect(checksumJs(view, folded)).toBe(want)
-          expect(addon.checksum(view, folded)).toBe(want)
-          expect(checksum(view, initial)).toBe(want)
-        },
-      ),
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.nat(7), fc.integer({ min: 0, max: 0xffffffff }), (bytes, shift, initial) => {
+        const buf = new Uint8Array(bytes.length + shift)
+        buf.set(bytes, shift)
+        const view = buf.subarray(shift) // unaligned starts exercise the native 8-byte loop
+        const folded = (initial & 0xffff) + Math.floor(initial / 0x10000)
+        const want = reference(view, folded)
+        expect(checksumJs(view, folded)).toBe(want)
+        expect(addon.checksum(view, folded)).toBe(want)
+        expect(checksum(view, initial)).toBe(want)
+      }),
       { numRuns: 300, seed: 1071 },
     )
   })

@@ -14,7 +14,11 @@ const bin = path.resolve(__dirname, '../bin/netsock.cjs')
 const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, input })
 /** The command run inside network namespace `ns`. */
 const runIn = (ns: string, args: string[]) => spawnSync('ip', ['netns', 'exec', ns, process.execPath, bin, ...args], { encoding: 'utf8', timeout: 60_000 })
-const jsonLines = (stdout: string): any[] => stdout.trim().split('\n').map((l) => JSON.parse(l))
+const jsonLines = (stdout: string): any[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
 const COMMANDS = ['info', 'ping', 'trace', 'listen', 'send', 'bench']
 
 afterAll(cleanupNetns)
@@ -47,11 +51,38 @@ describe('help, version and usage errors', () => {
       for (const flag of ['--json', '--help', '--version']) expect(r.stdout, c).toContain(flag)
     }
     const ping = run(['ping', '--help']).stdout
-    for (const line of ['-c, --count N', '-i, --interval SECONDS', '(default: 1)', '-W, --timeout SECONDS', '(default: 10)', '-w, --deadline SECONDS', '-s, --size BYTES', '(default: 56)', '-t, --ttl N', '-q, --quiet', '-4', '-6', '-n, --numeric', '-I, --interface']) {
+    for (const line of [
+      '-c, --count N',
+      '-i, --interval SECONDS',
+      '(default: 1)',
+      '-W, --timeout SECONDS',
+      '(default: 10)',
+      '-w, --deadline SECONDS',
+      '-s, --size BYTES',
+      '(default: 56)',
+      '-t, --ttl N',
+      '-q, --quiet',
+      '-4',
+      '-6',
+      '-n, --numeric',
+      '-I, --interface',
+    ]) {
       expect(ping).toContain(line)
     }
     const trace = run(['trace', '--help']).stdout
-    for (const line of ['-q, --queries N', '(default: 3)', '-I, --icmp', '-p, --port PORT', '(default: 33434)', '-m, --max-hops N', '(default: 30)', '-f, --first N', '-w, --wait SECONDS', '(default: 5)', '-n, --numeric']) {
+    for (const line of [
+      '-q, --queries N',
+      '(default: 3)',
+      '-I, --icmp',
+      '-p, --port PORT',
+      '(default: 33434)',
+      '-m, --max-hops N',
+      '(default: 30)',
+      '-f, --first N',
+      '-w, --wait SECONDS',
+      '(default: 5)',
+      '-n, --numeric',
+    ]) {
       expect(trace).toContain(line)
     }
   })
@@ -145,8 +176,17 @@ describe('ping', () => {
       { event: 'reply', seq: 1, bytes: 108, ttl: 64, rttMs: expect.any(Number), from: '127.0.0.1' },
       { event: 'reply', seq: 2, bytes: 108, ttl: 64, rttMs: expect.any(Number), from: '127.0.0.1' },
       {
-        event: 'summary', host: '127.0.0.1', address: '127.0.0.1', transmitted: 2, received: 2, errors: 0, duplicates: 0, corrupted: 0,
-        lossPercent: 0, timeMs: expect.any(Number), rtt: { min: expect.any(Number), avg: expect.any(Number), max: expect.any(Number), mdev: expect.any(Number) },
+        event: 'summary',
+        host: '127.0.0.1',
+        address: '127.0.0.1',
+        transmitted: 2,
+        received: 2,
+        errors: 0,
+        duplicates: 0,
+        corrupted: 0,
+        lossPercent: 0,
+        timeMs: expect.any(Number),
+        rtt: { min: expect.any(Number), avg: expect.any(Number), max: expect.any(Number), mdev: expect.any(Number) },
       },
     ])
     const { min, avg, max } = lines[3].rtt
@@ -165,48 +205,72 @@ describe('ping', () => {
     expect(stderr).toBe('')
   })
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'no reply: exit 1 with every request counted; Ctrl-C prints the statistics of what was sent', async () => {
-    // A veth pair with nobody at 10.217.0.3: its ARP goes unanswered, so nothing comes back.
-    const a = createNetns('cliA')
-    linkNetns({ ns: a, cidr: '10.217.0.1/24' }, { ns: createNetns('cliB'), cidr: '10.217.0.2/24' })
-    const p = runIn(a, ['ping', '-c', '2', '-i', '0.05', '-W', '0.2', '--json', '10.217.0.3'])
-    expect(p.status, p.stderr).toBe(1)
-    const lines = jsonLines(p.stdout)
-    expect(lines.filter((l) => l.event === 'timeout').map((l) => l.seq).sort()).toEqual([1, 2])
-    expect(lines.at(-1)).toMatchObject({ event: 'summary', transmitted: 2, received: 0, lossPercent: 100, rtt: null })
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'no reply: exit 1 with every request counted; Ctrl-C prints the statistics of what was sent',
+    async () => {
+      // A veth pair with nobody at 10.217.0.3: its ARP goes unanswered, so nothing comes back.
+      const a = createNetns('cliA')
+      linkNetns({ ns: a, cidr: '10.217.0.1/24' }, { ns: createNetns('cliB'), cidr: '10.217.0.2/24' })
+      const p = runIn(a, ['ping', '-c', '2', '-i', '0.05', '-W', '0.2', '--json', '10.217.0.3'])
+      expect(p.status, p.stderr).toBe(1)
+      const lines = jsonLines(p.stdout)
+      expect(
+        lines
+          .filter((l) => l.event === 'timeout')
+          .map((l) => l.seq)
+          .sort(),
+      ).toEqual([1, 2])
+      expect(lines.at(-1)).toMatchObject({ event: 'summary', transmitted: 2, received: 0, lossPercent: 100, rtt: null })
 
-    const child = spawn('ip', ['netns', 'exec', a, process.execPath, bin, 'ping', '-i', '0.1', '-W', '0.3', '-O', '10.217.0.3'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let interrupted = false
-    child.stdout.on('data', (d) => {
-      out += d
-      // Two requests reported unanswered (-O): interrupt, as Ctrl-C does.
-      if (!interrupted && (out.match(/no answer yet/g) ?? []).length >= 2) {
-        interrupted = true
-        child.kill('SIGINT')
-      }
-    })
-    const code = await new Promise((resolve) => child.on('exit', resolve))
-    expect(code).toBe(1)
-    const m = /(\d+) packets transmitted, 0 received, 100% packet loss, time \d+ms/.exec(out)
-    expect(m, out).not.toBeNull()
-    expect(Number(m![1])).toBeGreaterThanOrEqual(2)
-  }, 60_000)
+      const child = spawn('ip', ['netns', 'exec', a, process.execPath, bin, 'ping', '-i', '0.1', '-W', '0.3', '-O', '10.217.0.3'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let out = ''
+      let interrupted = false
+      child.stdout.on('data', (d) => {
+        out += d
+        // Two requests reported unanswered (-O): interrupt, as Ctrl-C does.
+        if (!interrupted && (out.match(/no answer yet/g) ?? []).length >= 2) {
+          interrupted = true
+          child.kill('SIGINT')
+        }
+      })
+      const code = await new Promise((resolve) => child.on('exit', resolve))
+      expect(code).toBe(1)
+      const m = /(\d+) packets transmitted, 0 received, 100% packet loss, time \d+ms/.exec(out)
+      expect(m, out).not.toBeNull()
+      expect(Number(m![1])).toBeGreaterThanOrEqual(2)
+    },
+    60_000,
+  )
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'other failures exit 2 with the reason: no route; neither a ping nor a raw socket (hint names both, with the gid)', () => {
-    const ns = createNetns('cliErr')
-    const unreachable = runIn(ns, ['ping', '-c', '1', '10.99.0.1'])
-    expect(unreachable.status).toBe(2)
-    expect(unreachable.stderr).toContain('ENETUNREACH')
-    // A fresh namespace keeps net.ipv4.ping_group_range at "1 0": no group may open ping sockets.
-    const r = spawnSync('ip', ['netns', 'exec', ns, 'setpriv', '--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, bin, 'ping', '-c', '1', '127.0.0.1'], { encoding: 'utf8', timeout: 30_000 })
-    expect(r.status, r.stderr).toBe(2)
-    expect(r.stderr).toContain('net.ipv4.ping_group_range is "1 0" and your gid is 0')
-    expect(r.stderr).toContain('CAP_NET_RAW')
-    const json = spawnSync('ip', ['netns', 'exec', ns, 'setpriv', '--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, bin, 'ping', '-c', '1', '--json', '127.0.0.1'], { encoding: 'utf8', timeout: 30_000 })
-    expect(json.status).toBe(2)
-    expect(jsonLines(json.stdout).at(-1)).toMatchObject({ event: 'error', code: 'EPERM', hint: expect.stringContaining('CAP_NET_RAW') })
-  })
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'other failures exit 2 with the reason: no route; neither a ping nor a raw socket (hint names both, with the gid)',
+    () => {
+      const ns = createNetns('cliErr')
+      const unreachable = runIn(ns, ['ping', '-c', '1', '10.99.0.1'])
+      expect(unreachable.status).toBe(2)
+      expect(unreachable.stderr).toContain('ENETUNREACH')
+      // A fresh namespace keeps net.ipv4.ping_group_range at "1 0": no group may open ping sockets.
+      const r = spawnSync(
+        'ip',
+        ['netns', 'exec', ns, 'setpriv', '--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, bin, 'ping', '-c', '1', '127.0.0.1'],
+        { encoding: 'utf8', timeout: 30_000 },
+      )
+      expect(r.status, r.stderr).toBe(2)
+      expect(r.stderr).toContain('net.ipv4.ping_group_range is "1 0" and your gid is 0')
+      expect(r.stderr).toContain('CAP_NET_RAW')
+      const json = spawnSync(
+        'ip',
+        ['netns', 'exec', ns, 'setpriv', '--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, bin, 'ping', '-c', '1', '--json', '127.0.0.1'],
+        { encoding: 'utf8', timeout: 30_000 },
+      )
+      expect(json.status).toBe(2)
+      expect(jsonLines(json.stdout).at(-1)).toMatchObject({ event: 'error', code: 'EPERM', hint: expect.stringContaining('CAP_NET_RAW') })
+    },
+  )
 })
 
 describe('trace', () => {
@@ -233,16 +297,28 @@ describe('trace', () => {
   testWithCaps(['CAP_NET_RAW'], '-I probes with ICMP echo requests and reaches 127.0.0.1', () => {
     const r = run(['trace', '-I', '-q', '1', '--json', '127.0.0.1'])
     expect(r.status, r.stderr).toBe(0)
-    expect(jsonLines(r.stdout)[1]).toEqual({ event: 'hop', ttl: 1, address: '127.0.0.1', rttMs: expect.any(Number), reached: true, probes: [{ address: '127.0.0.1', rttMs: expect.any(Number), reached: true }] })
+    expect(jsonLines(r.stdout)[1]).toEqual({
+      event: 'hop',
+      ttl: 1,
+      address: '127.0.0.1',
+      rttMs: expect.any(Number),
+      reached: true,
+      probes: [{ address: '127.0.0.1', rttMs: expect.any(Number), reached: true }],
+    })
   })
 
-  testWithCaps(['CAP_NET_ADMIN'], 'unanswered probes print * and exit 1', () => {
-    const a = createNetns('trcA')
-    linkNetns({ ns: a, cidr: '10.218.0.1/24' }, { ns: createNetns('trcB'), cidr: '10.218.0.2/24' })
-    const t = runIn(a, ['trace', '10.218.0.3', '-m', '2', '-q', '2', '-w', '0.2'])
-    expect(t.status, t.stderr).toBe(1)
-    expect(t.stdout.trim().split('\n')).toEqual(['traceroute to 10.218.0.3 (10.218.0.3), 2 hops max, 36 byte packets', ' 1  * *', ' 2  * *'])
-  }, 30_000)
+  testWithCaps(
+    ['CAP_NET_ADMIN'],
+    'unanswered probes print * and exit 1',
+    () => {
+      const a = createNetns('trcA')
+      linkNetns({ ns: a, cidr: '10.218.0.1/24' }, { ns: createNetns('trcB'), cidr: '10.218.0.2/24' })
+      const t = runIn(a, ['trace', '10.218.0.3', '-m', '2', '-q', '2', '-w', '0.2'])
+      expect(t.status, t.stderr).toBe(1)
+      expect(t.stdout.trim().split('\n')).toEqual(['traceroute to 10.218.0.3 (10.218.0.3), 2 hops max, 36 byte packets', ' 1  * *', ' 2  * *'])
+    },
+    30_000,
+  )
 })
 
 describe('info', () => {
@@ -250,7 +326,13 @@ describe('info', () => {
     const r = run(['info', '--json'])
     expect(r.status).toBe(0)
     const caps = JSON.parse(r.stdout)
-    expect(caps).toMatchObject({ kernel: expect.any(String), gso: expect.any(Boolean), reusePort: true, tcpCongestion: expect.any(Array), tcpCongestionAllowed: expect.any(Array) })
+    expect(caps).toMatchObject({
+      kernel: expect.any(String),
+      gso: expect.any(Boolean),
+      reusePort: true,
+      tcpCongestion: expect.any(Array),
+      tcpCongestionAllowed: expect.any(Array),
+    })
     expect(caps.tcpCongestion).toContain(caps.tcpCongestionDefault)
     const text = run(['info']).stdout
     expect(text).toContain(`TCP congestion control, default  ${caps.tcpCongestionDefault}`)
@@ -332,4 +414,3 @@ test('bench compares netsock with dgram in one run and prints one JSON document'
   expect(result.dgram.received).toBeGreaterThan(0)
   expect(result.ratio).toBeGreaterThan(0)
 })
-

@@ -73,7 +73,10 @@ describe('close', () => {
     const rx = bound()
     const port = portOf(rx)
     const tx = sender()
-    tx.sendMany(Array.from({ length: 10 }, (_, i) => Buffer.from([i])), port)
+    tx.sendMany(
+      Array.from({ length: 10 }, (_, i) => Buffer.from([i])),
+      port,
+    )
     await sleep(10) // all ten wait in the kernel: they come as one batch
     const events: string[] = []
     rx.on('batch', (batch) => {
@@ -94,7 +97,10 @@ describe('close', () => {
   test("close() inside a 'message' handler: the rest of the batch is not delivered, a pending iterator ends", async () => {
     const rx = bound()
     const tx = sender()
-    tx.sendMany(Array.from({ length: 10 }, (_, i) => Buffer.from([i])), portOf(rx))
+    tx.sendMany(
+      Array.from({ length: 10 }, (_, i) => Buffer.from([i])),
+      portOf(rx),
+    )
     await sleep(10)
     const events: string[] = []
     const it = rx.messages()
@@ -178,7 +184,11 @@ describe('ref / unref', () => {
     c.stderr.on('data', (d) => (stderr += d))
     const exited = new Promise<number | null>((resolve) => c.on('exit', (code) => resolve(code)))
     try {
-      await within(new Promise<void>((resolve) => c.stdout.on('data', (d) => (stdout += d).includes('ready') && resolve())), 10_000, `the child to start (stderr: ${stderr})`)
+      await within(
+        new Promise<void>((resolve) => c.stdout.on('data', (d) => (stdout += d).includes('ready') && resolve())),
+        10_000,
+        `the child to start (stderr: ${stderr})`,
+      )
       const outcome = await Promise.race([exited.then((code) => (code === 0 ? 'exited' : `exit ${code}: ${stderr}`)), sleep(ms).then(() => 'alive')])
       return outcome
     } finally {
@@ -217,7 +227,8 @@ describe('worker threads', () => {
     w.on('error', (e) => {
       messages.push({ workerError: String(e) })
     })
-    const next = (): Promise<any> => within(messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiters.push(resolve)), 5000, 'a worker message')
+    const next = (): Promise<any> =>
+      within(messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiters.push(resolve)), 5000, 'a worker message')
     return { w, messages, next }
   }
 

@@ -163,7 +163,10 @@ describe("'batch': zero-copy views", () => {
   test('datagrams a once("message") listener did not take stay readable', async () => {
     const rx = bound()
     const tx = sender()
-    tx.sendMany([0, 1, 2, 3, 4].map((i) => Buffer.from([i])), portOf(rx))
+    tx.sendMany(
+      [0, 1, 2, 3, 4].map((i) => Buffer.from([i])),
+      portOf(rx),
+    )
     await sleep(10)
     const first = await within(new Promise<Buffer>((resolve) => rx.once('message', resolve)), 2000, 'a message')
     expect(first[0]).toBe(0)
@@ -360,7 +363,14 @@ describe('IPv6 addresses', () => {
     const replies = collect(v4)
     v4.send('from v4', portOf(rx), '127.0.0.1')
     await until(() => got.length === 1, 'a datagram')
-    expect(got[0].rinfo).toMatchObject({ address: '::ffff:127.0.0.1', family: 'IPv6', port: portOf(v4), size: 7, destination: '::ffff:127.0.0.1', ifindex: loIndex })
+    expect(got[0].rinfo).toMatchObject({
+      address: '::ffff:127.0.0.1',
+      family: 'IPv6',
+      port: portOf(v4),
+      size: 7,
+      destination: '::ffff:127.0.0.1',
+      ifindex: loIndex,
+    })
     rx.send('reply', got[0].rinfo.port, got[0].rinfo.address)
     rx.send('reply2', portOf(v4), '127.0.0.1') // an IPv4 literal on a udp6 socket means the mapped address
     await until(() => replies.length === 2, 'two replies')
@@ -487,7 +497,10 @@ describe('async iteration', () => {
     const it = rx.messages({ highWaterMark: 8 })
     const got = collect(rx)
     const tx = sender()
-    tx.sendMany(Array.from({ length: 200 }, (_, i) => Buffer.from([i])), portOf(rx))
+    tx.sendMany(
+      Array.from({ length: 200 }, (_, i) => Buffer.from([i])),
+      portOf(rx),
+    )
     await until(() => got.length === 200, 'the listener to get everything')
     let buffered = 0
     for (let i = 0; i < 300; i++) {

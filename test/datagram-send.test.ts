@@ -27,7 +27,10 @@ const gso = capabilities().gso
 /** Tests that need a rate-limited loopback in a private namespace (see onShapedLoopback). */
 function testShaped(name: string, fn: () => Promise<void>, timeout = 30_000): void {
   if (canShapeLoopback) test(name, fn, timeout)
-  else if (requirePriv) test(name, () => { throw new Error('NETSOCK_REQUIRE_PRIV=1 but the process cannot create a namespace (CAP_SYS_ADMIN + CAP_NET_ADMIN)') })
+  else if (requirePriv)
+    test(name, () => {
+      throw new Error('NETSOCK_REQUIRE_PRIV=1 but the process cannot create a namespace (CAP_SYS_ADMIN + CAP_NET_ADMIN)')
+    })
   else test.skip(`${name} (skipped: needs CAP_SYS_ADMIN and CAP_NET_ADMIN for a shaped private loopback)`, fn)
 }
 
@@ -156,7 +159,7 @@ describe('zero-copy buffer rules', () => {
     expect(result.stats).toMatchObject({ sent: result.total, bytesSent: result.total * 1000, queued: 0, discarded: 0, overflow: 0 })
   })
 
-  testShaped('a queued datagram is read from the caller\'s buffer when it is flushed: changing it before drain changes what is sent', async () => {
+  testShaped("a queued datagram is read from the caller's buffer when it is flushed: changing it before drain changes what is sent", async () => {
     const result = await onShapedLoopback(`${SHAPED}
       const victimSeq = fillUntilQueued()   // its buffer is queued, not copied
       const victim = mk()                   // queued behind it
@@ -170,8 +173,10 @@ describe('zero-copy buffer rules', () => {
     expect(result.text).toBe('CHANGED')
   })
 
-  testShaped('a queued buffer detached before it is flushed is dropped with ERR_BUFFER_DETACHED; nothing is sent for it and the rest keeps its order', async () => {
-    const result = await onShapedLoopback(`${SHAPED}
+  testShaped(
+    'a queued buffer detached before it is flushed is dropped with ERR_BUFFER_DETACHED; nothing is sent for it and the rest keeps its order',
+    async () => {
+      const result = await onShapedLoopback(`${SHAPED}
       const errors = []
       let drained = false
       s.on('error', (e) => errors.push({ code: e.code, message: e.message }))
@@ -188,13 +193,14 @@ describe('zero-copy buffer rules', () => {
       await wait(() => drained && got.length >= seq - 1)
       await new Promise((f) => setTimeout(f, 50))
       print({ victimSeq, detachedLength, errors, got, total: seq, stats: s.stats.toJSON() })`)
-    expect(result.thrown ?? result.timedOut).toBeUndefined()
-    expect(result.detachedLength).toBe(0)
-    expect(result.errors).toEqual([{ code: 'ERR_BUFFER_DETACHED', message: expect.stringContaining('detached') }])
-    const expected = Array.from({ length: result.total }, (_, i) => i).filter((i) => i !== result.victimSeq)
-    expect(result.got).toEqual(expected)
-    expect(result.stats.sent).toBe(result.total - 1)
-  })
+      expect(result.thrown ?? result.timedOut).toBeUndefined()
+      expect(result.detachedLength).toBe(0)
+      expect(result.errors).toEqual([{ code: 'ERR_BUFFER_DETACHED', message: expect.stringContaining('detached') }])
+      const expected = Array.from({ length: result.total }, (_, i) => i).filter((i) => i !== result.victimSeq)
+      expect(result.got).toEqual(expected)
+      expect(result.stats.sent).toBe(result.total - 1)
+    },
+  )
 
   // Regression (fixed in src/datagram-io.ts:456-464) (DatagramIo.close): the last flush passes the
   // queue to sendmmsg without the detached check #flush makes (line 309), so a
@@ -312,7 +318,13 @@ describe('send forms', () => {
     const gotB = collect(b)
     const tx = sender()
     const sent = tx.sendMany(
-      [Buffer.from('a1'), { data: Buffer.from('b1'), port: portOf(b) }, Buffer.from('a2'), { data: new Uint8Array([98, 50]), port: portOf(b), address: '127.0.0.1' }, { data: Buffer.from('a3') }],
+      [
+        Buffer.from('a1'),
+        { data: Buffer.from('b1'), port: portOf(b) },
+        Buffer.from('a2'),
+        { data: new Uint8Array([98, 50]), port: portOf(b), address: '127.0.0.1' },
+        { data: Buffer.from('a3') },
+      ],
       portOf(a),
       '127.0.0.1',
     )
@@ -358,7 +370,14 @@ describe('send errors', () => {
     const spyTo = vi.spyOn(addon, 'sendTo')
     try {
       const buf = Buffer.alloc(10)
-      const cases: [number, number][] = [[11, 0], [0, 11], [5, 6], [-1, 2], [1.5, 2], [2, 2.5]]
+      const cases: [number, number][] = [
+        [11, 0],
+        [0, 11],
+        [5, 6],
+        [-1, 2],
+        [1.5, 2],
+        [2, 2.5],
+      ]
       for (const [offset, length] of cases) {
         expect(() => tx.send(buf, offset, length, 9, '127.0.0.1')).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }))
       }
@@ -376,17 +395,25 @@ describe('send errors', () => {
     const tx = sender()
     const spies = [vi.spyOn(addon, 'send'), vi.spyOn(addon, 'sendTo'), vi.spyOn(addon, 'sendMany'), vi.spyOn(addon, 'sendSegments')]
     try {
-      expect(() => tx.send('x', 65536)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"port"') }))
+      expect(() => tx.send('x', 65536)).toThrow(
+        expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"port"') }),
+      )
       expect(() => tx.send('x', -1)).toThrow(RangeError)
       expect(() => tx.send('x', 80.5)).toThrow(RangeError)
       expect(() => tx.send('x', '80' as never)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }))
       expect(() => tx.send('x', 80, 'localhost')).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_IP_ADDRESS' }))
       expect(() => tx.send('x', 80, '::1')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_IP_ADDRESS' }))
       expect(() => tx.send(12 as never, 80)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"data"') }))
-      expect(() => tx.sendMany([Buffer.from('ok'), { data: Buffer.from('x'), port: 70000 }], 80)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('list[1].port') }))
-      expect(() => tx.sendMany([Buffer.from('ok'), 'str' as never], 80)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('list[1]') }))
+      expect(() => tx.sendMany([Buffer.from('ok'), { data: Buffer.from('x'), port: 70000 }], 80)).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('list[1].port') }),
+      )
+      expect(() => tx.sendMany([Buffer.from('ok'), 'str' as never], 80)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('list[1]') }),
+      )
       expect(() => tx.sendMany('nope' as never, 80)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
-      expect(() => tx.sendSegments(Buffer.alloc(10), 0, 80)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('segmentSize') }))
+      expect(() => tx.sendSegments(Buffer.alloc(10), 0, 80)).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('segmentSize') }),
+      )
       expect(() => tx.sendSegments(Buffer.alloc(10), 65508, 80)).toThrow(RangeError)
       expect(() => tx.sendSegments('str' as never, 10, 80)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
       for (const spy of spies) expect(spy).not.toHaveBeenCalled()
@@ -570,8 +597,30 @@ describe('stats', () => {
     tx.sendSegments(Buffer.alloc(2500), 1000, port)
     await until(() => got.length === 6, '6 datagrams')
     // toMatchObject: exact for every counter named here, and open to counters added later.
-    expect(tx.stats.toJSON()).toMatchObject({ sent: 6, received: 0, bytesSent: 2560, bytesReceived: 0, dropped: 0, queued: 0, eagain: 0, truncated: 0, discarded: 0, overflow: 0 })
-    expect(rx.stats.toJSON()).toMatchObject({ sent: 0, received: 6, bytesSent: 0, bytesReceived: 2560, dropped: 0, queued: 0, eagain: 0, truncated: 0, discarded: 0, overflow: 0 })
+    expect(tx.stats.toJSON()).toMatchObject({
+      sent: 6,
+      received: 0,
+      bytesSent: 2560,
+      bytesReceived: 0,
+      dropped: 0,
+      queued: 0,
+      eagain: 0,
+      truncated: 0,
+      discarded: 0,
+      overflow: 0,
+    })
+    expect(rx.stats.toJSON()).toMatchObject({
+      sent: 0,
+      received: 6,
+      bytesSent: 0,
+      bytesReceived: 2560,
+      dropped: 0,
+      queued: 0,
+      eagain: 0,
+      truncated: 0,
+      discarded: 0,
+      overflow: 0,
+    })
     rx.removeAllListeners('message')
     await sleep(5)
     tx.send(Buffer.alloc(7), port)

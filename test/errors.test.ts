@@ -48,19 +48,24 @@ describe('argument errors', () => {
 
 const root = path.resolve(__dirname, '..')
 
-
 describe('privilege errors', () => {
   testWithCaps(['CAP_NET_RAW'], 'without CAP_NET_RAW a raw socket fails with EPERM and a hint naming it', () => {
     const out = execFileSync(
       'setpriv',
-      ['--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, '-e', `
+      [
+        '--bounding-set=-net_raw',
+        '--inh-caps=-net_raw',
+        process.execPath,
+        '-e',
+        `
         const { createSocket, socket, constants } = require(${JSON.stringify(path.join(root, 'dist/cjs/index.js'))})
         const report = (f) => { try { f(); return 'opened' } catch (e) { return { code: e.code, syscall: e.syscall, hint: e.hint } } }
         console.log(JSON.stringify({
           raw: report(() => createSocket({ type: 'raw4', protocol: 'icmp' })),
           packet: report(() => createSocket({ type: 'packet' })),
           caps: require('fs').readFileSync('/proc/self/status', 'utf8').match(/CapEff:\\s+(\\w+)/)[1],
-        }))`],
+        }))`,
+      ],
       { encoding: 'utf8' },
     )
     const result = JSON.parse(out)

@@ -27,7 +27,11 @@ async function runExample(file: string, args: string[], input?: string): Promise
   clearTimeout(timer)
   return { code, stdout, stderr }
 }
-const jsonLines = (text: string): any[] => text.trim().split('\n').map((l) => JSON.parse(l))
+const jsonLines = (text: string): any[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
 
 /** A port that nothing listens on (a TCP or UDP socket bound and closed again). */
 function unusedPort(): Promise<number> {
@@ -48,7 +52,11 @@ test('time server and client (RFC 868): 4 bytes of seconds since 1900, the clien
   // The wire format, read with a plain socket: exactly 4 bytes, then the server closes.
   const raw = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
-    net.connect(listening.port, '127.0.0.1').on('data', (d) => chunks.push(d)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject)
+    net
+      .connect(listening.port, '127.0.0.1')
+      .on('data', (d) => chunks.push(d))
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('error', reject)
   })
   expect(raw).toHaveLength(4)
   expect(Math.abs(raw.readUInt32BE(0) - EPOCH_OFFSET - Date.now() / 1000)).toBeLessThan(5)
@@ -90,7 +98,9 @@ test('UDP echo server and client: messages from the command line and from stdin 
     { summary: { sent: 3, echoed: 3 } },
   ])
   const echoes = [await server.next(), await server.next(), await server.next()]
-  expect(echoes).toEqual(['hello', 'two words', 'ünïcode'].map((m) => Buffer.byteLength(m)).map((bytes) => ({ event: 'echo', from: '127.0.0.1', port: expect.any(Number), bytes })))
+  expect(echoes).toEqual(
+    ['hello', 'two words', 'ünïcode'].map((m) => Buffer.byteLength(m)).map((bytes) => ({ event: 'echo', from: '127.0.0.1', port: expect.any(Number), bytes })),
+  )
 
   const lines = await runExample('udp-echo-client.ts', ['--host', '127.0.0.1', '--port', port], 'first line\nsecond line\n')
   expect(lines.code, lines.stderr).toBe(0)
@@ -171,7 +181,7 @@ test('SO_REUSEADDR restart: with a connection in TIME_WAIT, bind fails without i
   if (connections !== null) expect(connections).toContain(`127.0.0.1:${port} ${steps[0].client}`)
 }, 30_000)
 
-test('SO_REUSEADDR restart: the TIME_WAIT connection keeps the old server\'s setting, so without it there both restarts fail', async () => {
+test("SO_REUSEADDR restart: the TIME_WAIT connection keeps the old server's setting, so without it there both restarts fail", async () => {
   const demo = start(null, 'reuseaddr-restart.ts', ['--port', '0', '--json', '--old-without-reuseaddr'])
   const steps = await demo.rest()
   expect(await demo.exit).toBe(0)
@@ -184,7 +194,10 @@ test('SO_REUSEADDR restart: the TIME_WAIT connection keeps the old server\'s set
 }, 30_000)
 
 test('SO_REUSEADDR restart: the human-readable output says both outcomes', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['-r', './examples/register.cjs', 'examples/reuseaddr-restart.ts', '--port', '0'], { cwd: root, timeout: 15_000 })
+  const { stdout } = await promisify(execFile)(process.execPath, ['-r', './examples/register.cjs', 'examples/reuseaddr-restart.ts', '--port', '0'], {
+    cwd: root,
+    timeout: 15_000,
+  })
   expect(stdout).toContain('closed the connection first')
   expect(stdout).toMatch(/restart without SO_REUSEADDR: bind failed, bind EADDRINUSE 127\.0\.0\.1:\d+\n/)
   expect(stdout).toContain('restart with SO_REUSEADDR: bind succeeded\n')

@@ -37,27 +37,32 @@ test('on loopback: two responders answer the broadcast query', async () => {
   ])
 }, 30_000)
 
-testWithCaps(['CAP_NET_ADMIN'], 'across namespaces: the subnet broadcast and 255.255.255.255 on an interface find the responders', async () => {
-  const a = createNetns('dsa')
-  const b = createNetns('dsb')
-  const [ea, eb] = linkNetns({ ns: a, cidr: '10.243.0.1/24' }, { ns: b, cidr: '10.243.0.2/24' })
-  const port = '41943'
-  const alpha = start(b, 'discovery.ts', ['respond', '--name', 'alpha', '--port', port])
-  const beta = start(b, 'discovery.ts', ['respond', '--name', 'beta', '--port', port])
-  await alpha.next()
-  await beta.next()
-  const expected = [
-    { name: 'alpha', address: eb.address, port: 41943 },
-    { name: 'beta', address: eb.address, port: 41943 },
-  ]
-  const subnet = start(a, 'discovery.ts', ['seek', '--address', '10.243.0.255', '--port', port, '--timeout', '600'])
-  const limited = start(a, 'discovery.ts', ['seek', '--interface', ea.ifname, '--port', port, '--timeout', '600'])
-  expect(await subnet.exit).toBe(0)
-  expect(await limited.exit).toBe(0)
-  expect(byName(await subnet.rest())).toEqual(expected)
-  expect(byName(await limited.rest())).toEqual(expected)
-  // Without an interface the limited broadcast has no route in A: the kernel's error, reported.
-  const unrouted = start(a, 'discovery.ts', ['seek', '--port', port, '--timeout', '200'])
-  expect(await unrouted.exit).toBe(1)
-  expect(unrouted.stderr).toMatch(/sendto ENETUNREACH 255\.255\.255\.255:41943/)
-}, 30_000)
+testWithCaps(
+  ['CAP_NET_ADMIN'],
+  'across namespaces: the subnet broadcast and 255.255.255.255 on an interface find the responders',
+  async () => {
+    const a = createNetns('dsa')
+    const b = createNetns('dsb')
+    const [ea, eb] = linkNetns({ ns: a, cidr: '10.243.0.1/24' }, { ns: b, cidr: '10.243.0.2/24' })
+    const port = '41943'
+    const alpha = start(b, 'discovery.ts', ['respond', '--name', 'alpha', '--port', port])
+    const beta = start(b, 'discovery.ts', ['respond', '--name', 'beta', '--port', port])
+    await alpha.next()
+    await beta.next()
+    const expected = [
+      { name: 'alpha', address: eb.address, port: 41943 },
+      { name: 'beta', address: eb.address, port: 41943 },
+    ]
+    const subnet = start(a, 'discovery.ts', ['seek', '--address', '10.243.0.255', '--port', port, '--timeout', '600'])
+    const limited = start(a, 'discovery.ts', ['seek', '--interface', ea.ifname, '--port', port, '--timeout', '600'])
+    expect(await subnet.exit).toBe(0)
+    expect(await limited.exit).toBe(0)
+    expect(byName(await subnet.rest())).toEqual(expected)
+    expect(byName(await limited.rest())).toEqual(expected)
+    // Without an interface the limited broadcast has no route in A: the kernel's error, reported.
+    const unrouted = start(a, 'discovery.ts', ['seek', '--port', port, '--timeout', '200'])
+    expect(await unrouted.exit).toBe(1)
+    expect(unrouted.stderr).toMatch(/sendto ENETUNREACH 255\.255\.255\.255:41943/)
+  },
+  30_000,
+)

@@ -15,7 +15,10 @@ const example = (name: string, args: string[]): string[] => [process.execPath, '
 
 async function lines(argv: string[]): Promise<any[]> {
   const { stdout } = await run(argv[0], argv.slice(1), { cwd: root, timeout: 20_000 })
-  return stdout.trim().split('\n').map((l) => JSON.parse(l))
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
 }
 
 testWithCaps(['CAP_NET_RAW'], 'examples/ping.ts pings loopback and prints a summary', async () => {
@@ -27,18 +30,23 @@ testWithCaps(['CAP_NET_RAW'], 'examples/ping.ts pings loopback and prints a summ
   ])
 })
 
-testWithCaps(['CAP_NET_ADMIN'], 'examples/traceroute.ts run in namespace A shows the router, then B', async () => {
-  const a = createNetns('exA')
-  const r = createNetns('exR')
-  const b = createNetns('exB')
-  linkNetns({ ns: a, cidr: '10.214.1.1/24' }, { ns: r, cidr: '10.214.1.2/24' })
-  linkNetns({ ns: r, cidr: '10.214.2.1/24' }, { ns: b, cidr: '10.214.2.2/24' })
-  nsExec(r, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
-  nsExec(a, ['ip', 'route', 'add', 'default', 'via', '10.214.1.2'])
-  nsExec(b, ['ip', 'route', 'add', 'default', 'via', '10.214.2.1'])
-  const out = await lines(['ip', 'netns', 'exec', a, ...example('traceroute', ['10.214.2.2', '-m', '4', '-q', '2', '-w', '2', '--json'])])
-  expect(out).toEqual([
-    expect.objectContaining({ ttl: 1, address: '10.214.1.2', reached: false, probes: [expect.anything(), expect.anything()] }),
-    expect.objectContaining({ ttl: 2, address: '10.214.2.2', reached: true }),
-  ])
-}, 30_000)
+testWithCaps(
+  ['CAP_NET_ADMIN'],
+  'examples/traceroute.ts run in namespace A shows the router, then B',
+  async () => {
+    const a = createNetns('exA')
+    const r = createNetns('exR')
+    const b = createNetns('exB')
+    linkNetns({ ns: a, cidr: '10.214.1.1/24' }, { ns: r, cidr: '10.214.1.2/24' })
+    linkNetns({ ns: r, cidr: '10.214.2.1/24' }, { ns: b, cidr: '10.214.2.2/24' })
+    nsExec(r, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+    nsExec(a, ['ip', 'route', 'add', 'default', 'via', '10.214.1.2'])
+    nsExec(b, ['ip', 'route', 'add', 'default', 'via', '10.214.2.1'])
+    const out = await lines(['ip', 'netns', 'exec', a, ...example('traceroute', ['10.214.2.2', '-m', '4', '-q', '2', '-w', '2', '--json'])])
+    expect(out).toEqual([
+      expect.objectContaining({ ttl: 1, address: '10.214.1.2', reached: false, probes: [expect.anything(), expect.anything()] }),
+      expect.objectContaining({ ttl: 2, address: '10.214.2.2', reached: true }),
+    ])
+  },
+  30_000,
+)

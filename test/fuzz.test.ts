@@ -19,7 +19,37 @@ const detached = (): ArrayBuffer => {
 
 /** Values that break naive code: wrong types, edge numbers, odd buffers. */
 const anything: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(undefined, null, NaN, Infinity, -Infinity, -0, 0, 1, -1, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 31) - 1, 65535, 65536, 1.5, '', 'lo', '127.0.0.1', '::1', '::ffff:1.2.3.4', 'fe80::1%lo', '999.1.1.1', 'SO_REUSEADDR', 'TCP_NODELAY', true, false, 10n, Symbol('x')),
+  fc.constantFrom(
+    undefined,
+    null,
+    NaN,
+    Infinity,
+    -Infinity,
+    -0,
+    0,
+    1,
+    -1,
+    2 ** 31,
+    2 ** 32,
+    2 ** 53,
+    -(2 ** 31) - 1,
+    65535,
+    65536,
+    1.5,
+    '',
+    'lo',
+    '127.0.0.1',
+    '::1',
+    '::ffff:1.2.3.4',
+    'fe80::1%lo',
+    '999.1.1.1',
+    'SO_REUSEADDR',
+    'TCP_NODELAY',
+    true,
+    false,
+    10n,
+    Symbol('x'),
+  ),
   fc.integer(),
   fc.double(),
   fc.string({ maxLength: 40 }),
@@ -30,7 +60,17 @@ const anything: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null).map(() => new DataView(new ArrayBuffer(12), 3, 5)),
   fc.constant(null).map(() => new Float64Array(3)),
   fc.constant(null).map(() => new Uint8Array(0)),
-  fc.constantFrom({}, [], { onoff: true, linger: 1 }, { sec: 1, usec: 5 }, { onoff: 'x' }, { sec: -1, usec: 2e6 }, [Buffer.from('a'), { data: Buffer.from('b'), port: 9 }], [1, 2], () => 0),
+  fc.constantFrom(
+    {},
+    [],
+    { onoff: true, linger: 1 },
+    { sec: 1, usec: 5 },
+    { onoff: 'x' },
+    { sec: -1, usec: 2e6 },
+    [Buffer.from('a'), { data: Buffer.from('b'), port: 9 }],
+    [1, 2],
+    () => 0,
+  ),
 )
 
 const open: netsock.Socket[] = []
@@ -59,12 +99,35 @@ async function survives(fn: () => unknown): Promise<void> {
     return
   }
   if (result instanceof Promise) {
-    const settled = await Promise.race([result.then(() => 'ok', (e) => e), new Promise((r) => setTimeout(() => r('pending'), 20))])
+    const settled = await Promise.race([
+      result.then(
+        () => 'ok',
+        (e) => e,
+      ),
+      new Promise((r) => setTimeout(() => r('pending'), 20)),
+    ])
     if (settled instanceof Error) expect(typeof (settled as { code?: unknown }).code, String(settled)).toBe('string')
   }
 }
 
-const METHODS = ['bind', 'connect', 'listen', 'send', 'sendMany', 'sendSegments', 'recvInto', 'setsockopt', 'getsockopt', 'setOption', 'getOption', 'shutdown', 'setAncillary', 'address', 'remoteAddress', 'disconnect'] as const
+const METHODS = [
+  'bind',
+  'connect',
+  'listen',
+  'send',
+  'sendMany',
+  'sendSegments',
+  'recvInto',
+  'setsockopt',
+  'getsockopt',
+  'setOption',
+  'getOption',
+  'shutdown',
+  'setAncillary',
+  'address',
+  'remoteAddress',
+  'disconnect',
+] as const
 
 describe('fuzzing the public API', () => {
   test('Socket methods with arbitrary arguments, in every state, never crash', async () => {
@@ -171,9 +234,11 @@ describe('fuzzing the public API', () => {
           const act = (): void => {
             const action = actions[step++ % actions.length]
             const target = views[step % views.length]
-            if (action === 'transfer' && target.buffer instanceof ArrayBuffer && !target.buffer.resizable) structuredClone(target.buffer, { transfer: [target.buffer] })
+            if (action === 'transfer' && target.buffer instanceof ArrayBuffer && !target.buffer.resizable)
+              structuredClone(target.buffer, { transfer: [target.buffer] })
             if (action === 'shrink' && target.buffer instanceof ArrayBuffer && target.buffer.resizable) target.buffer.resize(1)
-            if (action === 'grow' && target.buffer instanceof SharedArrayBuffer && target.buffer.growable) target.buffer.grow(Math.min(target.buffer.maxByteLength, target.buffer.byteLength + 8))
+            if (action === 'grow' && target.buffer instanceof SharedArrayBuffer && target.buffer.growable)
+              target.buffer.grow(Math.min(target.buffer.maxByteLength, target.buffer.byteLength + 8))
             if (action === 'close') s.close()
           }
           const hostile = <T>(value: T): T => {
@@ -182,22 +247,73 @@ describe('fuzzing the public API', () => {
           }
           const calls: Record<string, () => unknown> = {
             send: () => s.send(hostile(views[0].view), port, '127.0.0.1'),
-            sendMany: () => s.sendMany(new Proxy(views.map((v, i) => (i % 2 ? { get data() { return hostile(v.view) } } : v.view)), { get: (t, k, r) => (k !== 'length' && typeof k === 'string' && act(), Reflect.get(t, k, r)) }), port, '127.0.0.1'),
+            sendMany: () =>
+              s.sendMany(
+                new Proxy(
+                  views.map((v, i) =>
+                    i % 2
+                      ? {
+                          get data() {
+                            return hostile(v.view)
+                          },
+                        }
+                      : v.view,
+                  ),
+                  { get: (t, k, r) => (k !== 'length' && typeof k === 'string' && act(), Reflect.get(t, k, r)) },
+                ),
+                port,
+                '127.0.0.1',
+              ),
             sendSegments: () => s.sendSegments(hostile(views[0].view), Math.max(1, Math.floor(size / 3)), port, '127.0.0.1'),
             recvInto: () => rx.recvInto(hostile(views[0].view)),
-            setOption: () => s.setOption('SO_LINGER', { get onoff() { return hostile(true) }, get linger() { return hostile(3) } } as never),
-            setsockopt: () => s.setsockopt(netsock.constants.SOL_SOCKET, netsock.constants.SO_RCVTIMEO, { get sec() { return hostile(1) }, usec: 0 } as never),
-            setAncillary: () => s.setAncillary({ get ttl() { return hostile(true) }, get tos() { return hostile(false) } }),
-            attachFilter: () => s.attachFilter([{ code: 0x06, jt: 0, jf: 0, get k() { return hostile(0xffff) } }]),
+            setOption: () =>
+              s.setOption('SO_LINGER', {
+                get onoff() {
+                  return hostile(true)
+                },
+                get linger() {
+                  return hostile(3)
+                },
+              } as never),
+            setsockopt: () =>
+              s.setsockopt(netsock.constants.SOL_SOCKET, netsock.constants.SO_RCVTIMEO, {
+                get sec() {
+                  return hostile(1)
+                },
+                usec: 0,
+              } as never),
+            setAncillary: () =>
+              s.setAncillary({
+                get ttl() {
+                  return hostile(true)
+                },
+                get tos() {
+                  return hostile(false)
+                },
+              }),
+            attachFilter: () =>
+              s.attachFilter([
+                {
+                  code: 0x06,
+                  jt: 0,
+                  jf: 0,
+                  get k() {
+                    return hostile(0xffff)
+                  },
+                },
+              ]),
           }
           if (method === 'recvInto') make('udp4', 0).send(Buffer.alloc(size, 0x5a), port, '127.0.0.1')
           await survives(calls[method])
           // Whatever reached the receiver is whole.
           const got = Buffer.alloc(256)
-          for (let r; (r = rx.recvInto(got)); ) {
+          for (let r; (r = rx.recvInto(got));) {
             expect(r.size, 'an empty datagram').toBeGreaterThan(0)
             expect(r.size).toBeLessThanOrEqual(size)
-            expect(got.subarray(0, r.bytes).every((b) => b === 0x5a), 'bytes that were never sent').toBe(true)
+            expect(
+              got.subarray(0, r.bytes).every((b) => b === 0x5a),
+              'bytes that were never sent',
+            ).toBe(true)
           }
           rx.close()
           s.close()

@@ -138,7 +138,9 @@ describe('receive memory', () => {
     // allocation instead, which Node reports the same way.
     const asan = (process.env.LD_PRELOAD ?? '').includes('libasan')
     const limit = asan ? '' : 'ulimit -v 1500000; '
-    const env = asan ? { ...process.env, ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:max_allocation_size_mb=512:allocator_may_return_null=1` } : process.env
+    const env = asan
+      ? { ...process.env, ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:max_allocation_size_mb=512:allocator_may_return_null=1` }
+      : process.env
     const r = spawnSync('bash', ['-c', `${limit}exec "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 90_000, env })
     expect(r.stderr).toBe('')
     expect(JSON.parse(r.stdout)).toEqual({ errors: ['ERR_NETSOCK_RECV_MEMORY'], sent: 3 })
@@ -172,8 +174,12 @@ describe('a socket adopted with owned: false', () => {
 })
 
 describe('views of receive memory are copied before they wait in any queue', () => {
-  testWithCaps(['CAP_NET_ADMIN'], "forwarding batch.data(i) through a second socket that hits EAGAIN sends the original bytes", async () => {
-    const result = await onShapedLoopback(`
+  testWithCaps(
+    ['CAP_NET_ADMIN'],
+    'forwarding batch.data(i) through a second socket that hits EAGAIN sends the original bytes',
+    async () => {
+      const result = await onShapedLoopback(
+        `
       const final = netsock.createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
       final.setOption('SO_RCVBUFFORCE', 8 << 20)
       const a = netsock.createSocket({ type: 'udp4', recvBatchSize: 8 }).bind(0, '127.0.0.1')
@@ -187,11 +193,15 @@ describe('views of receive memory are copied before they wait in any queue', () 
       for (let i = 0; i < 400; i++) { const d = Buffer.alloc(1000, i & 0xff); d.writeUInt32LE(i, 0); src.send(d, a.address().port, '127.0.0.1'); if (i % 50 === 49) await new Promise((f) => setTimeout(f, 1)) }
       const end = Date.now() + 12000
       while (got.length < 400 && Date.now() < end) await new Promise((f) => setTimeout(f, 5))
-      print({ got, forwarded, queued })`, { timeoutMs: 20_000 })
-    expect(result.thrown ?? result.timedOut).toBeUndefined()
-    expect(result.queued).toBeGreaterThan(0) // the shaped link made the second socket queue
-    expect(result.got).toEqual(Array.from({ length: 400 }, (_, i) => `${i}:${i & 0xff}`))
-  }, 40_000)
+      print({ got, forwarded, queued })`,
+        { timeoutMs: 20_000 },
+      )
+      expect(result.thrown ?? result.timedOut).toBeUndefined()
+      expect(result.queued).toBeGreaterThan(0) // the shaped link made the second socket queue
+      expect(result.got).toEqual(Array.from({ length: 400 }, (_, i) => `${i}:${i & 0xff}`))
+    },
+    40_000,
+  )
 })
 
 describe('buffers that change between validation and the system call', () => {
@@ -200,10 +210,15 @@ describe('buffers that change between validation and the system call', () => {
     const got = collect(rx)
     const tx = track(sender('udp4'))
     const first = new Uint8Array(Buffer.from('first datagram')) // its own ArrayBuffer (Buffer.from uses the untransferable pool)
-    const list = [first, { get data() {
-      structuredClone(first.buffer, { transfer: [first.buffer] })
-      return Buffer.from('second')
-    } }]
+    const list = [
+      first,
+      {
+        get data() {
+          structuredClone(first.buffer, { transfer: [first.buffer] })
+          return Buffer.from('second')
+        },
+      },
+    ]
     const err = thrown(() => tx.sendMany(list, portOf(rx), '127.0.0.1'))
     expect(err.code).toBe('ERR_BUFFER_DETACHED')
     expect(err.message).toContain('list[0]')
@@ -213,7 +228,7 @@ describe('buffers that change between validation and the system call', () => {
     expect(got.map((m) => m.data.toString())).toEqual(['marker'])
   })
 
-  test('a Proxy list whose element getter shrinks an earlier entry\'s resizable buffer: ERR_BUFFER_OUT_OF_BOUNDS, nothing sent', () => {
+  test("a Proxy list whose element getter shrinks an earlier entry's resizable buffer: ERR_BUFFER_OUT_OF_BOUNDS, nothing sent", () => {
     const tx = track(sender('udp4'))
     const rab = new ArrayBuffer(64, { maxByteLength: 128 })
     const fixed = new Uint8Array(rab, 0, 64)
@@ -276,10 +291,65 @@ describe('re-entrant calls from user getters', () => {
       made.push(next)
     }
     const cases: [string, 'tcp4' | 'udp4', (victim: Socket, swap: () => void) => unknown, (s: Socket) => unknown, unknown][] = [
-      ['setOption', 'tcp4', (v, swap) => v.setOption('SO_LINGER', { onoff: true, get linger() { swap(); return 7 } }), (s) => s.getOption('SO_LINGER'), { onoff: false, linger: 0 }],
-      ['setsockopt', 'tcp4', (v, swap) => v.setsockopt(constants.SOL_SOCKET, constants.SO_LINGER, { onoff: true, get linger() { swap(); return 7 } }), (s) => s.getOption('SO_LINGER'), { onoff: false, linger: 0 }],
-      ['attachFilter', 'udp4', (v, swap) => v.attachFilter([{ code: 0x06, jt: 0, jf: 0, get k() { swap(); return 0 } }]), (s) => thrown(() => s.detachFilter()).code, 'ENOENT'],
-      ['setAncillary', 'udp4', (v, swap) => v.setAncillary({ get ttl() { swap(); return true } }), (s) => s.getOption('IP_RECVTTL'), false],
+      [
+        'setOption',
+        'tcp4',
+        (v, swap) =>
+          v.setOption('SO_LINGER', {
+            onoff: true,
+            get linger() {
+              swap()
+              return 7
+            },
+          }),
+        (s) => s.getOption('SO_LINGER'),
+        { onoff: false, linger: 0 },
+      ],
+      [
+        'setsockopt',
+        'tcp4',
+        (v, swap) =>
+          v.setsockopt(constants.SOL_SOCKET, constants.SO_LINGER, {
+            onoff: true,
+            get linger() {
+              swap()
+              return 7
+            },
+          }),
+        (s) => s.getOption('SO_LINGER'),
+        { onoff: false, linger: 0 },
+      ],
+      [
+        'attachFilter',
+        'udp4',
+        (v, swap) =>
+          v.attachFilter([
+            {
+              code: 0x06,
+              jt: 0,
+              jf: 0,
+              get k() {
+                swap()
+                return 0
+              },
+            },
+          ]),
+        (s) => thrown(() => s.detachFilter()).code,
+        'ENOENT',
+      ],
+      [
+        'setAncillary',
+        'udp4',
+        (v, swap) =>
+          v.setAncillary({
+            get ttl() {
+              swap()
+              return true
+            },
+          }),
+        (s) => s.getOption('IP_RECVTTL'),
+        false,
+      ],
     ]
     for (const [name, type, call, probe, untouched] of cases) {
       const victim = createSocket({ type })
@@ -352,7 +422,20 @@ describe('errors are coded', () => {
 
 describe('hints for privilege errors', () => {
   const unprivileged = (script: string) =>
-    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, '-e', `const n = require(${distLiteral});\n${script}`], { encoding: 'utf8', timeout: 60_000 })
+    spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--inh-caps=-all',
+        '--bounding-set=-all',
+        process.execPath,
+        '-e',
+        `const n = require(${distLiteral});\n${script}`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    )
 
   testWithCaps(['CAP_NET_ADMIN'], 'EPERM on an option the table marks privileged names the capability; EACCES on a low port names the sysctl', () => {
     const r = unprivileged(`
@@ -372,7 +455,6 @@ describe('hints for privilege errors', () => {
     if (start > 80) expect(out.bind).toBe(`EACCES: ports below ${start} (net.ipv4.ip_unprivileged_port_start) need CAP_NET_BIND_SERVICE`)
   })
 })
-
 
 // Found by a review of the restructured core (each failed before its fix).
 describe('review findings', () => {
@@ -420,7 +502,7 @@ describe('review findings', () => {
     expect((used.user + used.system) / 1000).toBeLessThan(150)
   })
 
-  test('an adopted SOCK_SEQPACKET socket delivers each message once and stops at the peer\'s end', () => {
+  test("an adopted SOCK_SEQPACKET socket delivers each message once and stops at the peer's end", () => {
     const child = `
       const n = require(${distLiteral})
       const s = n.createSocket({ fd: Number(process.env.PAIR_FD) })
@@ -481,7 +563,20 @@ print(p.stdout.readline().strip()); p.wait(timeout=60)
     const got = collect(rx)
     const s = track(sender('udp4'))
     const port = portOf(rx)
-    s.sendMany([{ data: Buffer.from('A'), ttl: 10 }, { data: Buffer.from('B'), get ttl() { s.sendMany([{ data: Buffer.from('X'), ttl: 99 }], port, '127.0.0.1'); return 20 } }], port, '127.0.0.1')
+    s.sendMany(
+      [
+        { data: Buffer.from('A'), ttl: 10 },
+        {
+          data: Buffer.from('B'),
+          get ttl() {
+            s.sendMany([{ data: Buffer.from('X'), ttl: 99 }], port, '127.0.0.1')
+            return 20
+          },
+        },
+      ],
+      port,
+      '127.0.0.1',
+    )
     await until(() => got.length === 3, 'three datagrams')
     expect(got.map((m) => `${m.data} ${m.rinfo.ttl}`).sort()).toEqual(['A 10', 'B 20', 'X 99'])
   })
@@ -524,12 +619,15 @@ print(p.stdout.readline().strip()); p.wait(timeout=60)
   })
 
   test('the destination cache stays bounded when a socket sends to many ports', () => {
-    const r = runChild(`
+    const r = runChild(
+      `
       const s = n.createSocket({ type: 'udp4' })
       const data = Buffer.alloc(1)
       gc(); const before = process.memoryUsage().heapUsed
       for (let a = 1; a <= 4; a++) for (let p = 1; p < 65536; p++) s.send(data, p, '127.0.0.' + a)
-      gc(); console.log(JSON.stringify({ growthMB: (process.memoryUsage().heapUsed - before) / 1e6 }))`, ['--expose-gc'])
+      gc(); console.log(JSON.stringify({ growthMB: (process.memoryUsage().heapUsed - before) / 1e6 }))`,
+      ['--expose-gc'],
+    )
     expect(r.stderr).toBe('')
     expect(JSON.parse(r.stdout).growthMB).toBeLessThan(20)
   }, 120_000)

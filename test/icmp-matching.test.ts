@@ -59,22 +59,37 @@ describe('answers meant for another session are not taken', () => {
     return hops[0]
   }
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'an ICMP trace over a raw socket ignores time exceeded quoting another identifier or cookie', () => {
-    // The control: the same forgery quoting our request as sent is taken,
-    // so the two refusals below are the matching, not a broken forger.
-    expect(hopOf(forged('trace-icmp-own'))).toMatchObject({ ttl: 1, address: '127.0.0.1', icmpType: 11, icmpCode: 0 })
-    expect(hopOf(forged('trace-icmp-id'))).toMatchObject({ ttl: 1, address: null, rttMs: null })
-    expect(hopOf(forged('trace-icmp-cookie'))).toMatchObject({ ttl: 1, address: null, rttMs: null })
-  }, 60_000)
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'an ICMP trace over a raw socket ignores time exceeded quoting another identifier or cookie',
+    () => {
+      // The control: the same forgery quoting our request as sent is taken,
+      // so the two refusals below are the matching, not a broken forger.
+      expect(hopOf(forged('trace-icmp-own'))).toMatchObject({ ttl: 1, address: '127.0.0.1', icmpType: 11, icmpCode: 0 })
+      expect(hopOf(forged('trace-icmp-id'))).toMatchObject({ ttl: 1, address: null, rttMs: null })
+      expect(hopOf(forged('trace-icmp-cookie'))).toMatchObject({ ttl: 1, address: null, rttMs: null })
+    },
+    60_000,
+  )
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'a UDP trace ignores port unreachable quoting our port but another destination', () => {
-    expect(hopOf(forged('trace-udp-own'))).toMatchObject({ ttl: 1, address: '127.0.0.1', reached: true, icmpType: 3, icmpCode: 3 })
-    expect(hopOf(forged('trace-udp-other'))).toMatchObject({ ttl: 1, address: null, reached: false })
-  }, 60_000)
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'a UDP trace ignores port unreachable quoting our port but another destination',
+    () => {
+      expect(hopOf(forged('trace-udp-own'))).toMatchObject({ ttl: 1, address: '127.0.0.1', reached: true, icmpType: 3, icmpCode: 3 })
+      expect(hopOf(forged('trace-udp-other'))).toMatchObject({ ttl: 1, address: null, reached: false })
+    },
+    60_000,
+  )
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'a raw-socket ping drops an echo reply with a wrong checksum and counts it as corrupted', () => {
-    const { results, stats } = forged('ping-checksum') as { results: PingResult[]; stats: { received: number; corrupted: number } }
-    expect(results).toEqual([expect.objectContaining({ seq: 2, from: '127.0.0.1' }), { seq: 1, timeout: true }])
-    expect(stats).toMatchObject({ transmitted: 2, received: 1, corrupted: 1 })
-  }, 60_000)
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'a raw-socket ping drops an echo reply with a wrong checksum and counts it as corrupted',
+    () => {
+      const { results, stats } = forged('ping-checksum') as { results: PingResult[]; stats: { received: number; corrupted: number } }
+      expect(results).toEqual([expect.objectContaining({ seq: 2, from: '127.0.0.1' }), { seq: 1, timeout: true }])
+      expect(stats).toMatchObject({ transmitted: 2, received: 1, corrupted: 1 })
+    },
+    60_000,
+  )
 })

@@ -43,9 +43,7 @@ describe('handing netsock sockets to Node', () => {
     const port = portOf(first)
     const second = createSocket({ type: 'tcp4', reusePort: true }).bind(port, '127.0.0.1')
     const servers = [echoServer('a'), echoServer('b')]
-    await Promise.all(
-      [first, second].map((s, i) => new Promise<void>((resolve) => servers[i].listen({ fd: s.detach() }, resolve))),
-    )
+    await Promise.all([first, second].map((s, i) => new Promise<void>((resolve) => servers[i].listen({ fd: s.detach() }, resolve))))
     try {
       const seen = new Set<string>()
       // The kernel hashes each connection (by source port) to one of the two; 64 tries make missing one ~1e-19.
@@ -76,7 +74,9 @@ describe('handing netsock sockets to Node', () => {
   })
 
   test('an accepted connection becomes a net.Socket stream', async () => {
-    const server = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+    const server = track(createSocket({ type: 'tcp4' }))
+      .bind(0, '127.0.0.1')
+      .listen()
     const client = net.connect(portOf(server), '127.0.0.1')
     const conn = await server.accept()
     const stream = new net.Socket({ fd: conn.detach(), readable: true, writable: true })

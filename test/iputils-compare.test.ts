@@ -77,11 +77,20 @@ const netsock = (...args: string[]): string[] => [process.execPath, bin, ...args
 
 /** Hop addresses from traceroute(8)'s text ('*' for a hop without answer). */
 function tracerouteHops(text: string): string[] {
-  return text.split('\n').slice(1).filter(Boolean).map((l) => /^\s*\d+\s+(\S+)/.exec(l)![1])
+  return text
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => /^\s*\d+\s+(\S+)/.exec(l)![1])
 }
 
 function netsockHops(text: string): string[] {
-  return text.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'hop').map((h) => h.address ?? '*')
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.event === 'hop')
+    .map((h) => h.address ?? '*')
 }
 
 /** "From ..." lines and the counts of the statistics (without the time). */
@@ -97,28 +106,45 @@ describe.each([
   ['IPv6', V6],
 ])('%s: netsock and the iputils/traceroute tools agree', (family, a) => {
   for (const probe of ['udp', 'icmp'] as const) {
-    testWithTools(['traceroute'], [...CAPS], `the same hop list as traceroute(8), ${probe} probes`, async () => {
-      const flags = probe === 'icmp' ? ['-I'] : []
-      const [theirs, ours] = await Promise.all([
-        inA(['traceroute', '-n', '-q', '1', '-w', '2', ...flags, a.target]),
-        inA(netsock('trace', '-n', '-q', '1', '-w', '2', ...flags, '--json', a.target)),
-      ])
-      expect(tracerouteHops(theirs.stdout)).toEqual([a.router, a.target])
-      expect(netsockHops(ours.stdout)).toEqual(tracerouteHops(theirs.stdout))
-      expect(ours.code).toBe(0)
-    }, 60_000)
+    testWithTools(
+      ['traceroute'],
+      [...CAPS],
+      `the same hop list as traceroute(8), ${probe} probes`,
+      async () => {
+        const flags = probe === 'icmp' ? ['-I'] : []
+        const [theirs, ours] = await Promise.all([
+          inA(['traceroute', '-n', '-q', '1', '-w', '2', ...flags, a.target]),
+          inA(netsock('trace', '-n', '-q', '1', '-w', '2', ...flags, '--json', a.target)),
+        ])
+        expect(tracerouteHops(theirs.stdout)).toEqual([a.router, a.target])
+        expect(netsockHops(ours.stdout)).toEqual(tracerouteHops(theirs.stdout))
+        expect(ours.code).toBe(0)
+      },
+      60_000,
+    )
   }
 
-  testWithTools(['traceroute', 'nft'], [...CAPS], 'an administratively prohibited hop carries the same !X mark as in traceroute(8)', async () => {
-    const [theirs, ours] = await Promise.all([
-      inA(['traceroute', '-n', '-q', '1', '-w', '2', a.filtered]),
-      inA(netsock('trace', '-n', '-q', '1', '-w', '2', a.filtered)),
-    ])
-    const last = (t: string): string => t.trim().split('\n').at(-1)!.replace(/\d+\.\d+ ms/g, 'T ms')
-    expect(last(theirs.stdout)).toBe(` 2  ${a.router}  T ms !X`)
-    expect(last(ours.stdout)).toBe(last(theirs.stdout))
-    expect(ours.code).toBe(1) // not reached
-  }, 60_000)
+  testWithTools(
+    ['traceroute', 'nft'],
+    [...CAPS],
+    'an administratively prohibited hop carries the same !X mark as in traceroute(8)',
+    async () => {
+      const [theirs, ours] = await Promise.all([
+        inA(['traceroute', '-n', '-q', '1', '-w', '2', a.filtered]),
+        inA(netsock('trace', '-n', '-q', '1', '-w', '2', a.filtered)),
+      ])
+      const last = (t: string): string =>
+        t
+          .trim()
+          .split('\n')
+          .at(-1)!
+          .replace(/\d+\.\d+ ms/g, 'T ms')
+      expect(last(theirs.stdout)).toBe(` 2  ${a.router}  T ms !X`)
+      expect(last(ours.stdout)).toBe(last(theirs.stdout))
+      expect(ours.code).toBe(1) // not reached
+    },
+    60_000,
+  )
 
   const errors: [string, string[], string][] = [
     ['TTL exceeded', ['-t', '1'], a.target],
@@ -126,21 +152,36 @@ describe.each([
     ['administratively prohibited (nft)', [], a.filtered],
   ]
   for (const [kind, flags, target] of errors) {
-    testWithTools(['ping', 'nft'], [...CAPS], `the same ICMP error line and counts as ping(8): ${kind}`, async () => {
-      const [theirs, ours] = await Promise.all([inA(['ping', '-n', '-c', '1', ...flags, target]), inA(netsock('ping', '-n', '-c', '1', ...flags, target))])
-      const gist = pingGist(theirs.stdout)
-      expect(gist.from).toHaveLength(1)
-      expect(gist.counts).toBe('1 packets transmitted, 0 received, +1 errors, 100% packet loss')
-      expect(pingGist(ours.stdout)).toEqual(gist)
-      expect([theirs.code, ours.code]).toEqual([1, 1])
-    }, 60_000)
+    testWithTools(
+      ['ping', 'nft'],
+      [...CAPS],
+      `the same ICMP error line and counts as ping(8): ${kind}`,
+      async () => {
+        const [theirs, ours] = await Promise.all([inA(['ping', '-n', '-c', '1', ...flags, target]), inA(netsock('ping', '-n', '-c', '1', ...flags, target))])
+        const gist = pingGist(theirs.stdout)
+        expect(gist.from).toHaveLength(1)
+        expect(gist.counts).toBe('1 packets transmitted, 0 received, +1 errors, 100% packet loss')
+        expect(pingGist(ours.stdout)).toEqual(gist)
+        expect([theirs.code, ours.code]).toEqual([1, 1])
+      },
+      60_000,
+    )
   }
 
-  testWithTools(['ping'], [...CAPS], 'Ctrl-C after three replies: the same transmitted and received counts as ping(8)', async () => {
-    const threeReplies = (out: string): boolean => (out.match(/bytes from/g) ?? []).length >= 3
-    const [theirs, ours] = await Promise.all([inA(['ping', '-n', '-i', '1', a.target], threeReplies), inA(netsock('ping', '-n', '-i', '1', a.target), threeReplies)])
-    expect(pingGist(theirs.stdout).counts).toBe('3 packets transmitted, 3 received, 0% packet loss')
-    expect(pingGist(ours.stdout).counts).toBe(pingGist(theirs.stdout).counts)
-    expect([theirs.code, ours.code]).toEqual([0, 0])
-  }, 60_000)
+  testWithTools(
+    ['ping'],
+    [...CAPS],
+    'Ctrl-C after three replies: the same transmitted and received counts as ping(8)',
+    async () => {
+      const threeReplies = (out: string): boolean => (out.match(/bytes from/g) ?? []).length >= 3
+      const [theirs, ours] = await Promise.all([
+        inA(['ping', '-n', '-i', '1', a.target], threeReplies),
+        inA(netsock('ping', '-n', '-i', '1', a.target), threeReplies),
+      ])
+      expect(pingGist(theirs.stdout).counts).toBe('3 packets transmitted, 3 received, 0% packet loss')
+      expect(pingGist(ours.stdout).counts).toBe(pingGist(theirs.stdout).counts)
+      expect([theirs.code, ours.code]).toEqual([0, 0])
+    },
+    60_000,
+  )
 })

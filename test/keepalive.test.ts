@@ -109,7 +109,9 @@ describe('setKeepAlive / getKeepAlive read back', () => {
   })
 
   test('works on an accepted netsock connection and on a listener (inherited by accepted sockets)', async () => {
-    const server = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+    const server = track(createSocket({ type: 'tcp4' }))
+      .bind(0, '127.0.0.1')
+      .listen()
     setKeepAlive(server, { idleMs: 9000, intervalMs: 2000, count: 4 })
     const client = net.connect(portOf(server), '127.0.0.1')
     try {
@@ -132,10 +134,13 @@ describe('dead peer detection across namespaces', () => {
     const b = createNetns(`${tag}b`)
     const subnet = 100 + Math.floor(Math.random() * 100)
     const [ea, eb] = linkNetns({ ns: a, cidr: `10.${subnet}.7.1/24` }, { ns: b, cidr: `10.${subnet}.7.2/24` })
-    const server = spawnNodeInNetns(b, `
+    const server = spawnNodeInNetns(
+      b,
+      `
       const net = require('net')
       const srv = net.createServer((c) => { c.on('data', () => {}); c.on('error', () => {}) })
-      srv.listen(7001, '${eb.address}', () => console.log(JSON.stringify({ ready: true })))`)
+      srv.listen(7001, '${eb.address}', () => console.log(JSON.stringify({ ready: true })))`,
+    )
     const cut = () => nsExec(b, ['ip', 'route', 'add', 'blackhole', `${ea.address}/32`])
     return { a, b, ea, eb, server, cut }
   }
@@ -148,7 +153,9 @@ describe('dead peer detection across namespaces', () => {
       let client: ReturnType<typeof spawnNodeInNetns> | undefined
       try {
         expect(await server.next()).toEqual({ ready: true })
-        client = spawnNodeInNetns(a, `
+        client = spawnNodeInNetns(
+          a,
+          `
         const net = require('net')
         const c = net.connect(7001, '${eb.address}')
         let cutAt = 0, connectedAt = 0, maxProbes = 0
@@ -164,7 +171,8 @@ describe('dead peer detection across namespaces', () => {
           process.exit(0)
         })
         c.on('close', () => { console.log(JSON.stringify({ code: 'closed without error' })); process.exit(0) })
-        setTimeout(() => { console.log(JSON.stringify({ code: 'still connected after 12 s' })); process.exit(0) }, 12000)`)
+        setTimeout(() => { console.log(JSON.stringify({ code: 'still connected after 12 s' })); process.exit(0) }, 12000)`,
+        )
         expect(await client.next()).toEqual({ connected: true, settings: { enable: true, idleMs: 1000, intervalMs: 1000, count: 2, userTimeoutMs: 0 } })
         cut()
         client!.child.stdin!.write('cut\n')
@@ -192,7 +200,9 @@ describe('dead peer detection across namespaces', () => {
       try {
         expect(await server.next()).toEqual({ ready: true })
         // A netsock socket connects (with an AbortSignal bound), is tuned, then handed to Node for the byte stream.
-        client = spawnNodeInNetns(a, `
+        client = spawnNodeInNetns(
+          a,
+          `
         const net = require('net')
         const s = netsock.createSocket({ type: 'tcp4' })
         let wroteAt = 0
@@ -211,7 +221,8 @@ describe('dead peer detection across namespaces', () => {
           })
           console.log(JSON.stringify({ connected: true, userTimeoutMs: settings.userTimeoutMs, keepalive: settings.enable }))
         }, (e) => console.log(JSON.stringify({ code: 'connect ' + e.code })))
-        setTimeout(() => { console.log(JSON.stringify({ code: 'still connected after 12 s' })); process.exit(0) }, 12000)`)
+        setTimeout(() => { console.log(JSON.stringify({ code: 'still connected after 12 s' })); process.exit(0) }, 12000)`,
+        )
         expect(await client.next()).toEqual({ connected: true, userTimeoutMs: 2000, keepalive: false })
         cut()
         client!.child.stdin!.write('write\n')

@@ -25,27 +25,39 @@ describe('arguments', () => {
       [udp6(), '239.1.1.1'],
       [udp4(), 'not-an-ip'],
     ] as const) {
-      expect(() => s.addMembership(group)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("'group'") }))
+      expect(() => s.addMembership(group)).toThrow(
+        expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("'group'") }),
+      )
     }
     expect(() => udp4().addMembership('224.0.0.1x')).toThrow(/multicast address \(224\.0\.0\.0\/4\)/)
     expect(() => udp6().dropMembership('2001:db8::1')).toThrow(/IPv6 multicast address \(ff00::\/8\)/)
-    expect(() => udp4().addMembership(5 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"group"') }))
+    expect(() => udp4().addMembership(5 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"group"') }),
+    )
   })
 
   test('sources, interfaces, TTL and flags are checked before any system call', () => {
     const s = udp4()
-    expect(() => s.addSourceMembership('239.0.0.1', '232.1.1.1')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("'source' must be a unicast IPv4") }))
+    expect(() => s.addSourceMembership('239.0.0.1', '232.1.1.1')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("'source' must be a unicast IPv4") }),
+    )
     expect(() => s.addSourceMembership('::1', '232.1.1.1')).toThrow(/'source'/)
     expect(() => s.addSourceMembership('10.0.0.1', '10.0.0.2')).toThrow(/'group'/)
-    expect(() => s.addMembership('239.1.1.1', -1)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"iface"') }))
+    expect(() => s.addMembership('239.1.1.1', -1)).toThrow(
+      expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"iface"') }),
+    )
     expect(() => s.addMembership('239.1.1.1', 1.5)).toThrow(RangeError)
-    expect(() => s.addMembership('239.1.1.1', {} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"iface"') }))
+    expect(() => s.addMembership('239.1.1.1', {} as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"iface"') }),
+    )
     expect(() => s.addMembership('239.1.1.1', '::1')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
     expect(() => udp6().setMulticastInterface('::1')).toThrow(/index or name on an IPv6 socket/)
     expect(() => s.setMulticastTTL(256)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"ttl"') }))
     expect(() => s.setMulticastTTL(-1)).toThrow(RangeError)
     expect(() => s.setMulticastTTL('2' as never)).toThrow(TypeError)
-    expect(() => s.setMulticastLoopback(1 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"flag"') }))
+    expect(() => s.setMulticastLoopback(1 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"flag"') }),
+    )
   })
 
   test('an unknown interface name is the kernel error of if_nametoindex', () => {
@@ -100,25 +112,35 @@ describe('options read back (no traffic)', () => {
   })
 
   test('an interface address the host does not have is EADDRNOTAVAIL from the kernel', () => {
-    expect(() => udp4().setMulticastInterface('192.0.2.77')).toThrow(expect.objectContaining({ code: 'EADDRNOTAVAIL', syscall: 'setsockopt', message: expect.stringContaining('IP_MULTICAST_IF') }))
+    expect(() => udp4().setMulticastInterface('192.0.2.77')).toThrow(
+      expect.objectContaining({ code: 'EADDRNOTAVAIL', syscall: 'setsockopt', message: expect.stringContaining('IP_MULTICAST_IF') }),
+    )
   })
 
   test('memberships on loopback: kernel errors for a second join and for leaving twice', () => {
     const s = udp4()
     s.addMembership('239.241.250.1', '127.0.0.1')
-    expect(() => s.addMembership('239.241.250.1', 'lo')).toThrow(expect.objectContaining({ code: 'EADDRINUSE', message: expect.stringContaining('IP_ADD_MEMBERSHIP') }))
+    expect(() => s.addMembership('239.241.250.1', 'lo')).toThrow(
+      expect.objectContaining({ code: 'EADDRINUSE', message: expect.stringContaining('IP_ADD_MEMBERSHIP') }),
+    )
     s.dropMembership('239.241.250.1', 1)
-    expect(() => s.dropMembership('239.241.250.1', 1)).toThrow(expect.objectContaining({ code: 'EADDRNOTAVAIL', message: expect.stringContaining('IP_DROP_MEMBERSHIP') }))
+    expect(() => s.dropMembership('239.241.250.1', 1)).toThrow(
+      expect.objectContaining({ code: 'EADDRNOTAVAIL', message: expect.stringContaining('IP_DROP_MEMBERSHIP') }),
+    )
     s.addSourceMembership('127.0.0.9', '232.241.250.1', '127.0.0.1')
     s.addSourceMembership('127.0.0.9', '232.241.250.2', 'lo') // group_source_req over IPPROTO_IP
     s.dropSourceMembership('127.0.0.9', '232.241.250.2', 'lo')
     // Leaving a source of a group the socket is not in: ip_mc_source() and
     // ip6_mc_source() answer EINVAL (not EADDRNOTAVAIL as for a group).
-    expect(() => s.dropSourceMembership('127.0.0.9', '232.241.250.2', 'lo')).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('MCAST_LEAVE_SOURCE_GROUP') }))
+    expect(() => s.dropSourceMembership('127.0.0.9', '232.241.250.2', 'lo')).toThrow(
+      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('MCAST_LEAVE_SOURCE_GROUP') }),
+    )
     const s6 = udp6()
     s6.addMembership('ff02::241:250', 'lo').dropMembership('ff02::241:250%lo')
     s6.addSourceMembership('::1', 'ff32::8000:250', 1).dropSourceMembership('::1', 'ff32::8000:250', 'lo')
-    expect(() => s6.dropSourceMembership('::1', 'ff32::8000:250', 'lo')).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('MCAST_LEAVE_SOURCE_GROUP') }))
+    expect(() => s6.dropSourceMembership('::1', 'ff32::8000:250', 'lo')).toThrow(
+      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('MCAST_LEAVE_SOURCE_GROUP') }),
+    )
   })
 })
 
@@ -141,21 +163,29 @@ const PORT = 41241
 describe('across namespaces', () => {
   testWithCaps(['CAP_NET_ADMIN'], 'IPv4 groups joined by interface address, index and name arrive; a dropped group does not', async () => {
     const { a, b, ea, eb } = await pair(1)
-    const rx = await receiver(b, 'udp4', PORT, `
+    const rx = await receiver(
+      b,
+      'udp4',
+      PORT,
+      `
       s.addMembership('239.241.1.1', '${eb.address}')
       s.addMembership('239.241.1.2', ${ifindexOf(eb)})
       s.addMembership('239.241.1.3', '${eb.ifname}')
-      s.addMembership('239.241.1.4', '${eb.address}').dropMembership('239.241.1.4', '${eb.address}')`)
+      s.addMembership('239.241.1.4', '${eb.address}').dropMembership('239.241.1.4', '${eb.address}')`,
+    )
     // The kernel's view: the interface is in the three groups, not the dropped one.
     const maddr = nsExec(b, ['ip', 'maddr', 'show', 'dev', eb.ifname])
     expect(maddr).toContain('239.241.1.1')
     expect(maddr).toContain('239.241.1.3')
     expect(maddr).not.toContain('239.241.1.4')
-    await run(a, `
+    await run(
+      a,
+      `
       const s = netsock.createSocket({ type: 'udp4' }).setMulticastInterface('${ea.address}')
       for (const g of ['239.241.1.1', '239.241.1.2', '239.241.1.3', '239.241.1.4']) s.send(g, ${PORT}, g)
       s.send('end', ${PORT}, '${eb.address}')
-      done()`)
+      done()`,
+    )
     const got = await rx.result()
     expect(got.map((m) => m.text)).toEqual(['239.241.1.1', '239.241.1.2', '239.241.1.3'])
     for (const m of got) expect(m).toMatchObject({ from: ea.address, ttl: 1, destination: m.text })
@@ -163,29 +193,43 @@ describe('across namespaces', () => {
 
   testWithCaps(['CAP_NET_ADMIN'], 'without a route to the group, a join is ENODEV with a hint and a send ENETUNREACH; a route fixes both', async () => {
     const { a, ea } = await pair(2)
-    const errors = await run(a, `
+    const errors = await run(
+      a,
+      `
       const s = netsock.createSocket({ type: 'udp4' })
-      done({ join: attempt(() => s.addMembership('239.241.2.1')), send: attempt(() => s.send('x', ${PORT}, '239.241.2.1')) })`)
+      done({ join: attempt(() => s.addMembership('239.241.2.1')), send: attempt(() => s.send('x', ${PORT}, '239.241.2.1')) })`,
+    )
     expect(errors.join.error).toMatchObject({ code: 'ENODEV', message: expect.stringMatching(/^setsockopt ENODEV IP_ADD_MEMBERSHIP \(.*pass the interface/) })
     expect(errors.send.error).toMatchObject({ code: 'ENETUNREACH', message: 'sendto ENETUNREACH 239.241.2.1:41241' })
     nsExec(a, ['ip', 'route', 'add', '224.0.0.0/4', 'dev', ea.ifname])
-    const fixed = await run(a, `
+    const fixed = await run(
+      a,
+      `
       const s = netsock.createSocket({ type: 'udp4' })
-      done({ join: attempt(() => s.addMembership('239.241.2.1')), send: attempt(() => s.send('x', ${PORT}, '239.241.2.1')) })`)
+      done({ join: attempt(() => s.addMembership('239.241.2.1')), send: attempt(() => s.send('x', ${PORT}, '239.241.2.1')) })`,
+    )
     expect(fixed).toEqual({ join: { ok: true }, send: { ok: true } })
   })
 
   testWithCaps(['CAP_NET_ADMIN'], 'IPv6 link-local groups joined by index, zone and name arrive; a dropped group does not', async () => {
     const { a, b, ea, eb } = await pair(3, 6)
-    const rx = await receiver(b, 'udp6', PORT, `
+    const rx = await receiver(
+      b,
+      'udp6',
+      PORT,
+      `
       s.addMembership('ff02::241:1', ${ifindexOf(eb)})
       s.addMembership('ff02::241:2%${eb.ifname}')
-      s.addMembership('ff02::241:3', '${eb.ifname}').dropMembership('ff02::241:3', '${eb.ifname}')`)
-    await run(a, `
+      s.addMembership('ff02::241:3', '${eb.ifname}').dropMembership('ff02::241:3', '${eb.ifname}')`,
+    )
+    await run(
+      a,
+      `
       const s = netsock.createSocket({ type: 'udp6' }).setMulticastInterface(${ifindexOf(ea)})
       for (const g of ['ff02::241:1', 'ff02::241:2', 'ff02::241:3']) s.send(g, ${PORT}, g)
       s.send('end', ${PORT}, 'fd00:241:3::2')
-      done()`)
+      done()`,
+    )
     const got = await rx.result()
     expect(got.map((m) => m.text)).toEqual(['ff02::241:1', 'ff02::241:2'])
     for (const m of got) expect(m).toMatchObject({ from: expect.stringMatching(/^fe80:/), ttl: 1, destination: m.text })
@@ -203,18 +247,26 @@ describe('across namespaces', () => {
       // IPv4: g1 by interface address (struct ip_mreq_source), g2 by index
       // (struct group_source_req); IPv6: group_source_req by index and name.
       const iface1 = family === 4 ? `'${eb.address}'` : String(ifindexOf(eb))
-      const rx = await receiver(b, `udp${family}`, PORT, `
+      const rx = await receiver(
+        b,
+        `udp${family}`,
+        PORT,
+        `
         s.addSourceMembership('${s1}', '${g1}', ${iface1})
         s.addSourceMembership('${s1}', '${g2}', ${ifindexOf(eb)})
         s.addSourceMembership('${s3}', '${g2}', '${eb.ifname}')
-        s.dropSourceMembership('${s3}', '${g2}', ${ifindexOf(eb)})`)
-      await run(a, `
+        s.dropSourceMembership('${s3}', '${g2}', ${ifindexOf(eb)})`,
+      )
+      await run(
+        a,
+        `
         for (const src of ['${s1}', '${s3}']) {
           const s = netsock.createSocket({ type: 'udp${family}' }).bind(0, src).setMulticastInterface('${ea.ifname}')
           for (const g of ['${g1}', '${g2}']) s.send(src + ' ' + g, ${PORT}, g)
         }
         netsock.createSocket({ type: 'udp${family}' }).send('end', ${PORT}, '${family === 4 ? eb.address : `fd00:241:${n}::2`}')
-        done()`)
+        done()`,
+      )
       const got = await rx.result()
       expect(got.map((m) => m.text)).toEqual([`${s1} ${g1}`, `${s1} ${g2}`])
       for (const m of got) expect(m.from).toBe(s1)
@@ -222,13 +274,18 @@ describe('across namespaces', () => {
   }
 
   for (const family of [4, 6] as const) {
-    testWithCaps(['CAP_NET_ADMIN'], `IPv${family} TTL/hops and loopback: the TTL travels, loopback off skips local members, TTL 0 stays on the host`, async () => {
-      const n = family === 4 ? 6 : 7
-      const { a, b, ea, eb } = await pair(n, family)
-      const group = family === 4 ? `239.241.${n}.1` : 'ff02::241:7'
-      const peer = family === 4 ? eb.address : `fd00:241:${n}::2`
-      const rx = await receiver(b, `udp${family}`, PORT, `s.addMembership('${group}', '${eb.ifname}')`)
-      const local = await run(a, `
+    testWithCaps(
+      ['CAP_NET_ADMIN'],
+      `IPv${family} TTL/hops and loopback: the TTL travels, loopback off skips local members, TTL 0 stays on the host`,
+      async () => {
+        const n = family === 4 ? 6 : 7
+        const { a, b, ea, eb } = await pair(n, family)
+        const group = family === 4 ? `239.241.${n}.1` : 'ff02::241:7'
+        const peer = family === 4 ? eb.address : `fd00:241:${n}::2`
+        const rx = await receiver(b, `udp${family}`, PORT, `s.addMembership('${group}', '${eb.ifname}')`)
+        const local = await run(
+          a,
+          `
         const rx = netsock.createSocket({ type: 'udp${family}', reuseAddr: true }).bind(${PORT})
         rx.setAncillary({ ttl: true }).addMembership('${group}', '${ea.ifname}')
         const got = []
@@ -245,12 +302,20 @@ describe('across namespaces', () => {
         tx.setMulticastLoopback(true).setMulticastTTL(0)
         tx.send('ttl0', ${PORT}, '${group}')
         tx.send('end', ${PORT}, '${peer}')
-        setTimeout(() => done({ got, readback }), 300)`)
-      expect(local.readback).toEqual({ ttl: 7, loop: 0 })
-      expect(local.got).toEqual([{ text: 'ttl7', ttl: 7 }, { text: 'ttl0', ttl: 0 }])
-      const remote = await rx.result()
-      expect(remote.map((m) => [m.text, m.ttl])).toEqual([['ttl7', 7], ['noloop', 7]])
-    })
+        setTimeout(() => done({ got, readback }), 300)`,
+        )
+        expect(local.readback).toEqual({ ttl: 7, loop: 0 })
+        expect(local.got).toEqual([
+          { text: 'ttl7', ttl: 7 },
+          { text: 'ttl0', ttl: 0 },
+        ])
+        const remote = await rx.result()
+        expect(remote.map((m) => [m.text, m.ttl])).toEqual([
+          ['ttl7', 7],
+          ['noloop', 7],
+        ])
+      },
+    )
   }
 
   testWithCaps(['CAP_NET_ADMIN'], 'the outgoing interface decides which link multicast leaves by', async () => {
@@ -263,7 +328,9 @@ describe('across namespaces', () => {
     const group = '239.241.8.1'
     const rxB = await receiver(b, 'udp4', PORT, `s.addMembership('${group}', '${ba.ifname}')`)
     const rxC = await receiver(c, 'udp4', PORT, `s.addMembership('${group}', '${ca.address}')`)
-    const out = await run(a, `
+    const out = await run(
+      a,
+      `
       const s = netsock.createSocket({ type: 'udp4' })
       s.setMulticastInterface('${ac.address}')
       const chosen = s.getOption('IP_MULTICAST_IF')
@@ -272,7 +339,8 @@ describe('across namespaces', () => {
       s.send('via-b', ${PORT}, '${group}')
       s.send('end', ${PORT}, '${ba.address}')
       s.send('end', ${PORT}, '${ca.address}')
-      done({ chosen })`)
+      done({ chosen })`,
+    )
     expect(out.chosen).toBe(ac.address)
     expect((await rxB.result()).map((m) => [m.text, m.from])).toEqual([['via-b', ab.address]])
     expect((await rxC.result()).map((m) => [m.text, m.from])).toEqual([['via-c', ac.address]])

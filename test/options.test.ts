@@ -5,16 +5,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import { afterEach, describe, expect, test } from 'vitest'
-import {
-  constants,
-  createSocket,
-  optionTable,
-  type CreateSocketOptions,
-  type Linger,
-  type OptionSpec,
-  type Socket,
-  type SocketKind,
-} from '../src/index.js'
+import { constants, createSocket, optionTable, type CreateSocketOptions, type Linger, type OptionSpec, type Socket, type SocketKind } from '../src/index.js'
 import { type Capability, hasCapability, testWithCaps } from './helpers/privilege.js'
 
 // ---------------------------------------------------------------------------
@@ -136,9 +127,10 @@ function forcedPastCap(limit: string, via: string): Rule {
 function readOnlyValue(name: string, kind: SocketKind): number {
   switch (name) {
     case 'SO_TYPE':
-      return { udp4: constants.SOCK_DGRAM, udp6: constants.SOCK_DGRAM, tcp4: constants.SOCK_STREAM, tcp6: constants.SOCK_STREAM }[
-        kind as string
-      ] ?? constants.SOCK_RAW
+      return (
+        { udp4: constants.SOCK_DGRAM, udp6: constants.SOCK_DGRAM, tcp4: constants.SOCK_STREAM, tcp6: constants.SOCK_STREAM }[kind as string] ??
+        constants.SOCK_RAW
+      )
     case 'SO_DOMAIN':
       return kind === 'packet' ? constants.AF_PACKET : kind.endsWith('6') ? constants.AF_INET6 : constants.AF_INET
     case 'SO_PROTOCOL':
@@ -180,7 +172,7 @@ const minusOneRestoresDefault: Rule = {
 
 /** IP_MTU / IPV6_MTU: read-only, and only on a connected socket (man 7 ip). */
 const pathMtuRule: Rule = {
-  says: 'is read-only: ENOTCONN until connected, then the route\'s MTU (loopback: 65536, capped at 65535 for IPv4)',
+  says: "is read-only: ENOTCONN until connected, then the route's MTU (loopback: 65536, capped at 65535 for IPv4)",
   check(s, spec, kind) {
     expect(thrown(() => s.getOption(spec.name)).code).toBe('ENOTCONN')
     const loopback = kind.endsWith('6') ? '::1' : '127.0.0.1'
@@ -311,7 +303,11 @@ describe('every option in optionTable is set and read back on every kind of sock
 
 describe('the table lists IPv4 and IPv6 kinds alike', () => {
   test('an option for one family of a kind lists the other family too, unless it is family-specific', () => {
-    const pairs: [SocketKind, SocketKind][] = [['udp4', 'udp6'], ['tcp4', 'tcp6'], ['raw4', 'raw6']]
+    const pairs: [SocketKind, SocketKind][] = [
+      ['udp4', 'udp6'],
+      ['tcp4', 'tcp6'],
+      ['raw4', 'raw6'],
+    ]
     for (const spec of optionTable.values()) {
       if (spec.levelName === 'IPPROTO_IP' || spec.levelName === 'IPPROTO_IPV6') continue // one family's level
       if (spec.name === 'SO_BROADCAST') continue // IPv4 broadcast: udp6 for v4-mapped destinations, raw6 has none
@@ -325,7 +321,8 @@ describe('the table lists IPv4 and IPv6 kinds alike', () => {
       const v6 = optionTable.get(spec.ipv6)
       expect(v6, `${spec.name}.ipv6`).toBeDefined()
       expect(v6!.kind).toBe(spec.kind)
-      for (const kind of spec.sockets.filter((k) => k.endsWith('4'))) expect(v6!.sockets, `${spec.ipv6} on ${kind.replace('4', '6')}`).toContain(kind.replace('4', '6'))
+      for (const kind of spec.sockets.filter((k) => k.endsWith('4')))
+        expect(v6!.sockets, `${spec.ipv6} on ${kind.replace('4', '6')}`).toContain(kind.replace('4', '6'))
     }
   })
 })
@@ -533,7 +530,10 @@ describe('setsockopt/getsockopt with numeric level and name', () => {
     expect(frac).toBeInstanceOf(RangeError)
     expect(frac.code).toBe('ERR_OUT_OF_RANGE')
     expect(s.getOption('IP_TTL')).toBe(sysctlInt('net.ipv4.ip_default_ttl')) // 2.5 would have set 2
-    for (const [level, name, arg] of [[-1, constants.IP_TTL, 'level'], [constants.IPPROTO_IP, -1, 'name']] as const) {
+    for (const [level, name, arg] of [
+      [-1, constants.IP_TTL, 'level'],
+      [constants.IPPROTO_IP, -1, 'name'],
+    ] as const) {
       const err = thrown(() => s.setsockopt(level, name, 1))
       expect(err).toBeInstanceOf(RangeError)
       expect(err.message).toContain(`"${arg}"`)

@@ -279,27 +279,33 @@ describeTarball('npm pack', () => {
     }
   })
 
-  test('a tarball without prebuilds cannot install there, so a successful install means the prebuild was used', () => {
-    const dir = path.join(tmp, 'stripped')
-    fs.mkdirSync(dir)
-    execFileSync('tar', ['-xzf', tarball, '-C', dir])
-    fs.rmSync(path.join(dir, 'package', 'prebuilds'), { recursive: true })
-    const stripped = path.join(tmp, 'no-prebuilds.tgz')
-    execFileSync('tar', ['-czf', stripped, '-C', dir, 'package'])
+  test(
+    'a tarball without prebuilds cannot install there, so a successful install means the prebuild was used',
+    () => {
+      const dir = path.join(tmp, 'stripped')
+      fs.mkdirSync(dir)
+      execFileSync('tar', ['-xzf', tarball, '-C', dir])
+      fs.rmSync(path.join(dir, 'package', 'prebuilds'), { recursive: true })
+      const stripped = path.join(tmp, 'no-prebuilds.tgz')
+      execFileSync('tar', ['-czf', stripped, '-C', dir, 'package'])
 
-    const { result } = installWithoutToolchain('control', stripped)
-    expect(result.status).not.toBe(0)
-    expect(result.stdout + result.stderr).toContain('node-gyp must not run')
-  }, TIMEOUT)
+      const { result } = installWithoutToolchain('control', stripped)
+      expect(result.status).not.toBe(0)
+      expect(result.stdout + result.stderr).toContain('node-gyp must not run')
+    },
+    TIMEOUT,
+  )
 
-  test('the tarball installs without a toolchain and loads its prebuild from require and import', () => {
-    const { project, dir: installedDir } = installedProject()
-    expect(fs.existsSync(path.join(installedDir, 'build'))).toBe(false)
+  test(
+    'the tarball installs without a toolchain and loads its prebuild from require and import',
+    () => {
+      const { project, dir: installedDir } = installedProject()
+      expect(fs.existsSync(path.join(installedDir, 'build'))).toBe(false)
 
-    // Each script reports the addon node-gyp-build picks, the .node files
-    // actually loaded (require.cache holds native modules too) and a datagram
-    // sent to itself over a netsock socket handed to node:dgram.
-    const check = (label: string, entry: string) => `
+      // Each script reports the addon node-gyp-build picks, the .node files
+      // actually loaded (require.cache holds native modules too) and a datagram
+      // sent to itself over a netsock socket handed to node:dgram.
+      const check = (label: string, entry: string) => `
 const pkgDir = path.dirname(require.resolve('netsock/package.json'))
 const picked = require('node-gyp-build').resolve(pkgDir)
 const s = createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
@@ -314,42 +320,50 @@ d.on('message', (msg) => {
 })
 d.bind({ fd: s.detach() }, () => d.send('hello from ${label}', port, '127.0.0.1'))
 `
-    fs.writeFileSync(
-      path.join(project, 'check.cjs'),
-      `const dgram = require('node:dgram')\nconst path = require('node:path')\n` +
-        `const { createSocket } = require('netsock')\n` +
-        check('cjs', `require.resolve('netsock')`),
-    )
-    fs.writeFileSync(
-      path.join(project, 'check.mjs'),
-      `import dgram from 'node:dgram'\nimport path from 'node:path'\nimport { createRequire } from 'node:module'\n` +
-        `import { fileURLToPath } from 'node:url'\nimport { createSocket } from 'netsock'\n` +
-        `const require = createRequire(import.meta.url)\n` +
-        check('esm', `fileURLToPath(import.meta.resolve('netsock'))`),
-    )
-
-    for (const [script, label, entry] of [
-      ['check.cjs', 'cjs', 'dist/cjs/index.js'],
-      ['check.mjs', 'esm', 'dist/esm/index.mjs'],
-    ]) {
-      const r = lastJson<{ msg: string; entry: string; pkgDir: string; picked: string; loaded: string[] }>(
-        run(process.execPath, [script], project, noToolchain),
+      fs.writeFileSync(
+        path.join(project, 'check.cjs'),
+        `const dgram = require('node:dgram')\nconst path = require('node:path')\n` +
+          `const { createSocket } = require('netsock')\n` +
+          check('cjs', `require.resolve('netsock')`),
       )
-      expect(r.msg).toBe(`hello from ${label}`)
-      expect(fs.realpathSync(r.entry)).toBe(fs.realpathSync(path.join(installedDir, entry)))
-      expect(fs.realpathSync(r.pkgDir)).toBe(fs.realpathSync(installedDir))
-      expect(r.picked).toBe(path.join(r.pkgDir, ...PREBUILDS.x64.split('/')))
-      expect(r.loaded).toEqual([r.picked])
-    }
-  }, TIMEOUT)
+      fs.writeFileSync(
+        path.join(project, 'check.mjs'),
+        `import dgram from 'node:dgram'\nimport path from 'node:path'\nimport { createRequire } from 'node:module'\n` +
+          `import { fileURLToPath } from 'node:url'\nimport { createSocket } from 'netsock'\n` +
+          `const require = createRequire(import.meta.url)\n` +
+          check('esm', `fileURLToPath(import.meta.resolve('netsock'))`),
+      )
+
+      for (const [script, label, entry] of [
+        ['check.cjs', 'cjs', 'dist/cjs/index.js'],
+        ['check.mjs', 'esm', 'dist/esm/index.mjs'],
+      ]) {
+        const r = lastJson<{ msg: string; entry: string; pkgDir: string; picked: string; loaded: string[] }>(
+          run(process.execPath, [script], project, noToolchain),
+        )
+        expect(r.msg).toBe(`hello from ${label}`)
+        expect(fs.realpathSync(r.entry)).toBe(fs.realpathSync(path.join(installedDir, entry)))
+        expect(fs.realpathSync(r.pkgDir)).toBe(fs.realpathSync(installedDir))
+        expect(r.picked).toBe(path.join(r.pkgDir, ...PREBUILDS.x64.split('/')))
+        expect(r.loaded).toEqual([r.picked])
+      }
+    },
+    TIMEOUT,
+  )
 
   testWithToolchain(['readelf'], 'each prebuild needs no libstdc++ symbol version, glibc <= 2.28 and exports only the Node-API entry points', () => {
     for (const arch of ARCHS) {
       const report = inspect(path.join(unpacked, PREBUILDS[arch as 'x64' | 'arm64']), arch)
       const versions = Object.keys(report.versions)
       expect(report.machine).toBe({ x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' }[arch])
-      expect(versions.filter((v) => /^(GLIBCXX|CXXABI)_/.test(v)), arch).toEqual([])
-      expect(report.needed.filter((l) => l.startsWith('libstdc++')), arch).toEqual([])
+      expect(
+        versions.filter((v) => /^(GLIBCXX|CXXABI)_/.test(v)),
+        arch,
+      ).toEqual([])
+      expect(
+        report.needed.filter((l) => l.startsWith('libstdc++')),
+        arch,
+      ).toEqual([])
       const glibc = newest(report, 'GLIBC')
       expect(glibc, `${arch}: ${JSON.stringify(report.versions)}`).toBeDefined()
       expect(compareVersions(glibc!, '2.28'), `${arch} needs GLIBC_${glibc}: ${JSON.stringify(report.versions)}`).toBeLessThanOrEqual(0)
@@ -358,68 +372,85 @@ d.bind({ fd: s.detach() }, () => d.send('hello from ${label}', port, '127.0.0.1'
     }
   })
 
-  testWithToolchain([...CROSS, ...QEMU], `the arm64 prebuild runs the smoke script under qemu-user with the arm64 Node ${NODE_ARM64.version}`, () => {
-    const node = nodeFromNpm(NODE_ARM64, path.join(tmp, 'node-arm64'), cleanEnv())
-    const r = smoke(findTool('qemu-aarch64-static')!, ['-L', '/usr/aarch64-linux-gnu', node], 'arm64', NODE_ARM64.version)
-    checkPing(r, true)
-  }, TIMEOUT)
+  testWithToolchain(
+    [...CROSS, ...QEMU],
+    `the arm64 prebuild runs the smoke script under qemu-user with the arm64 Node ${NODE_ARM64.version}`,
+    () => {
+      const node = nodeFromNpm(NODE_ARM64, path.join(tmp, 'node-arm64'), cleanEnv())
+      const r = smoke(findTool('qemu-aarch64-static')!, ['-L', '/usr/aarch64-linux-gnu', node], 'arm64', NODE_ARM64.version)
+      checkPing(r, true)
+    },
+    TIMEOUT,
+  )
 
-  test(`the x64 prebuild runs the smoke script and part of the suite under Node ${NODE_26.version}`, (ctx) => {
-    let node: string
-    try {
-      node = nodeFromNpm(NODE_26, path.join(tmp, 'node-26'), cleanEnv())
-    } catch (err) {
-      // No registry: required in CI, a skip elsewhere.
-      if (requirePriv || process.env.CI) throw err
-      ctx.skip(`cannot fetch ${NODE_26.name}@${NODE_26.version} from npm`)
-    }
-    const r = smoke(node, [], 'x64', NODE_26.version)
-    checkPing(r, false)
-
-    // The same addon file under part of the suite: sockets, options, the data
-    // path, workers, GC and teardown. (lifecycle.test.ts's 100 terminated
-    // workers first caught SendMany reading an unset napi_value under Node 26.)
-    const { dir } = installedProject()
-    const report = path.join(tmp, 'node26-vitest.json')
-    const subset = ['socket', 'options', 'datagram-send', 'datagram-recv', 'worker', 'lifecycle']
-      .map((n) => `test/${n}.test.ts`)
-      .filter((f) => fs.existsSync(path.join(root, f)))
-    expect(subset.length).toBeGreaterThan(0)
-    const vitest = path.join(path.dirname(requireFromRoot.resolve('vitest/package.json')), 'vitest.mjs')
-    const env = cleanEnv({
-      NETSOCK_ADDON: path.join(dir, ...PREBUILDS.x64.split('/')),
-      ...(process.env.NETSOCK_REQUIRE_PRIV ? { NETSOCK_REQUIRE_PRIV: process.env.NETSOCK_REQUIRE_PRIV } : {}),
-    })
-    const v = spawn(node, [vitest, 'run', ...subset, '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`], root, env)
-    const json = JSON.parse(fs.readFileSync(report, 'utf8'))
-    expect(json.numFailedTests, v.stdout + v.stderr).toBe(0)
-    expect(json.numPassedTests).toBeGreaterThan(50)
-    expect(json.testResults.filter((f: { status: string }) => f.status !== 'passed').map((f: { name: string }) => f.name)).toEqual([])
-    expect(v.status, v.stdout + v.stderr).toBe(0)
-  }, TIMEOUT)
-
-  test("where no prebuild matches and nothing was built, the error is netsock's: what it ships, what it detected, how to build", () => {
-    // --ignore-scripts: as when npm blocks an unapproved install script.
-    const { project, result } = installWithoutToolchain('mismatch', tarball, ['--ignore-scripts'])
-    expect(result.status, result.stdout + result.stderr).toBe(0)
-    for (const [force, detected] of [
-      [{ npm_config_arch: 'riscv64' }, /platform=linux arch=riscv64 libc=glibc .*\[set by npm_config_arch=riscv64\]/],
-      [{ LIBC: 'musl' }, /platform=linux arch=x64 libc=musl .*\[set by LIBC=musl\]/],
-    ] as const) {
-      for (const code of [`require('netsock')`, `import('netsock').catch((e) => { console.error(e.message); process.exit(1) })`]) {
-        const r = spawn(process.execPath, ['-e', code], project, { ...noToolchain, ...force })
-        expect(r.status).not.toBe(0)
-        const err = r.stderr
-        expect(err).toContain('netsock: no native addon was built here and no prebuild matches this system.')
-        expect(err).toContain(`ships prebuilds for: ${ARCHS.map((a) => `linux-${a} (glibc)`).sort().join(', ')}`)
-        expect(err).toMatch(detected)
-        expect(err).toContain(`node=${process.versions.node} abi=${process.versions.modules} napi=${process.versions.napi}`)
-        expect(err).toContain('npm install-scripts approve netsock')
-        expect(err).toContain('npm rebuild netsock')
-        expect(err).not.toContain('No native build was found')
+  test(
+    `the x64 prebuild runs the smoke script and part of the suite under Node ${NODE_26.version}`,
+    (ctx) => {
+      let node: string
+      try {
+        node = nodeFromNpm(NODE_26, path.join(tmp, 'node-26'), cleanEnv())
+      } catch (err) {
+        // No registry: required in CI, a skip elsewhere.
+        if (requirePriv || process.env.CI) throw err
+        ctx.skip(`cannot fetch ${NODE_26.name}@${NODE_26.version} from npm`)
       }
-    }
-  }, TIMEOUT)
+      const r = smoke(node, [], 'x64', NODE_26.version)
+      checkPing(r, false)
+
+      // The same addon file under part of the suite: sockets, options, the data
+      // path, workers, GC and teardown. (lifecycle.test.ts's 100 terminated
+      // workers first caught SendMany reading an unset napi_value under Node 26.)
+      const { dir } = installedProject()
+      const report = path.join(tmp, 'node26-vitest.json')
+      const subset = ['socket', 'options', 'datagram-send', 'datagram-recv', 'worker', 'lifecycle']
+        .map((n) => `test/${n}.test.ts`)
+        .filter((f) => fs.existsSync(path.join(root, f)))
+      expect(subset.length).toBeGreaterThan(0)
+      const vitest = path.join(path.dirname(requireFromRoot.resolve('vitest/package.json')), 'vitest.mjs')
+      const env = cleanEnv({
+        NETSOCK_ADDON: path.join(dir, ...PREBUILDS.x64.split('/')),
+        ...(process.env.NETSOCK_REQUIRE_PRIV ? { NETSOCK_REQUIRE_PRIV: process.env.NETSOCK_REQUIRE_PRIV } : {}),
+      })
+      const v = spawn(node, [vitest, 'run', ...subset, '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`], root, env)
+      const json = JSON.parse(fs.readFileSync(report, 'utf8'))
+      expect(json.numFailedTests, v.stdout + v.stderr).toBe(0)
+      expect(json.numPassedTests).toBeGreaterThan(50)
+      expect(json.testResults.filter((f: { status: string }) => f.status !== 'passed').map((f: { name: string }) => f.name)).toEqual([])
+      expect(v.status, v.stdout + v.stderr).toBe(0)
+    },
+    TIMEOUT,
+  )
+
+  test(
+    "where no prebuild matches and nothing was built, the error is netsock's: what it ships, what it detected, how to build",
+    () => {
+      // --ignore-scripts: as when npm blocks an unapproved install script.
+      const { project, result } = installWithoutToolchain('mismatch', tarball, ['--ignore-scripts'])
+      expect(result.status, result.stdout + result.stderr).toBe(0)
+      for (const [force, detected] of [
+        [{ npm_config_arch: 'riscv64' }, /platform=linux arch=riscv64 libc=glibc .*\[set by npm_config_arch=riscv64\]/],
+        [{ LIBC: 'musl' }, /platform=linux arch=x64 libc=musl .*\[set by LIBC=musl\]/],
+      ] as const) {
+        for (const code of [`require('netsock')`, `import('netsock').catch((e) => { console.error(e.message); process.exit(1) })`]) {
+          const r = spawn(process.execPath, ['-e', code], project, { ...noToolchain, ...force })
+          expect(r.status).not.toBe(0)
+          const err = r.stderr
+          expect(err).toContain('netsock: no native addon was built here and no prebuild matches this system.')
+          expect(err).toContain(
+            `ships prebuilds for: ${ARCHS.map((a) => `linux-${a} (glibc)`)
+              .sort()
+              .join(', ')}`,
+          )
+          expect(err).toMatch(detected)
+          expect(err).toContain(`node=${process.versions.node} abi=${process.versions.modules} napi=${process.versions.napi}`)
+          expect(err).toContain('npm install-scripts approve netsock')
+          expect(err).toContain('npm rebuild netsock')
+          expect(err).not.toContain('No native build was found')
+        }
+      }
+    },
+    TIMEOUT,
+  )
 })
 
 describeTarball('compile on install, with a toolchain', () => {
@@ -450,27 +481,45 @@ describeTarball('compile on install, with a toolchain', () => {
 
   function loadsBuild(dir: string, env: NodeJS.ProcessEnv): void {
     const project = path.dirname(path.dirname(dir))
-    const out = run(process.execPath, ['-e', `
+    const out = run(
+      process.execPath,
+      [
+        '-e',
+        `
       const netsock = require('netsock')
       const s = netsock.createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
       const picked = require('node-gyp-build').resolve(require('path').dirname(require.resolve('netsock/package.json')))
       console.log(JSON.stringify({ picked, port: s.address().port }))
       s.close()
-    `], project, env)
+    `,
+      ],
+      project,
+      env,
+    )
     const r = lastJson<{ picked: string; port: number }>(out)
     expect(r.picked).toBe(path.join(fs.realpathSync(dir), 'build', 'Release', 'netsock.node'))
     expect(r.port).toBeGreaterThan(0)
   }
 
-  testWithToolchain(TOOLS, 'npm_config_build_from_source=true compiles the addon although a prebuild matches', () => {
-    const { dir, env } = installAndBuild('from-source', { npm_config_build_from_source: 'true' })
-    loadsBuild(dir, env)
-  }, TIMEOUT)
+  testWithToolchain(
+    TOOLS,
+    'npm_config_build_from_source=true compiles the addon although a prebuild matches',
+    () => {
+      const { dir, env } = installAndBuild('from-source', { npm_config_build_from_source: 'true' })
+      loadsBuild(dir, env)
+    },
+    TIMEOUT,
+  )
 
-  testWithToolchain(TOOLS, 'with no matching prebuild (LIBC=musl, as on Alpine) the install script compiles the addon', () => {
-    const { dir, env } = installAndBuild('no-match', { LIBC: 'musl' })
-    loadsBuild(dir, env)
-  }, TIMEOUT)
+  testWithToolchain(
+    TOOLS,
+    'with no matching prebuild (LIBC=musl, as on Alpine) the install script compiles the addon',
+    () => {
+      const { dir, env } = installAndBuild('no-match', { LIBC: 'musl' })
+      loadsBuild(dir, env)
+    },
+    TIMEOUT,
+  )
 })
 
 /**

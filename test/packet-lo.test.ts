@@ -24,9 +24,12 @@ testWithCaps(['CAP_NET_RAW'], 'PACKET_IGNORE_OUTGOING is set and read back on a 
   }
 })
 
-testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'on lo an ETH_P_ALL packet socket sees each frame twice (out, then in); PACKET_IGNORE_OUTGOING keeps only the one coming in', () => {
-  const ns = createNetns('pktlo')
-  const script = `
+testWithCaps(
+  ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+  'on lo an ETH_P_ALL packet socket sees each frame twice (out, then in); PACKET_IGNORE_OUTGOING keeps only the one coming in',
+  () => {
+    const ns = createNetns('pktlo')
+    const script = `
     const { createSocket } = require(${distLiteral})
     ;(async () => {
       const out = {}
@@ -49,8 +52,9 @@ testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'on lo an ETH_P_ALL packet socket
       }
       console.log(JSON.stringify(out))
     })().catch((e) => console.log(JSON.stringify({ error: String(e.stack) })))`
-  const out = JSON.parse(execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 }))
-  expect(out.error).toBeUndefined()
-  expect(out.default).toEqual([constants.PACKET_OUTGOING, constants.PACKET_HOST])
-  expect(out.ignoring).toEqual([constants.PACKET_HOST])
-})
+    const out = JSON.parse(execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 }))
+    expect(out.error).toBeUndefined()
+    expect(out.default).toEqual([constants.PACKET_OUTGOING, constants.PACKET_HOST])
+    expect(out.ignoring).toEqual([constants.PACKET_HOST])
+  },
+)

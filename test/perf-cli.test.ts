@@ -23,7 +23,19 @@ describe('netsock perf: help and usage', () => {
     expect(top.stdout).toContain('netsock perf client HOST')
     const c = await run(netsockPerf('client', '--help'), RUN_MS)
     expect(c.code).toBe(0)
-    for (const flag of ['--port', '--udp', '--bitrate', '--length', '--time', '--parallel', '--reverse', '--latency', '--json', '(default 5201)', '(default 10)'])
+    for (const flag of [
+      '--port',
+      '--udp',
+      '--bitrate',
+      '--length',
+      '--time',
+      '--parallel',
+      '--reverse',
+      '--latency',
+      '--json',
+      '(default 5201)',
+      '(default 10)',
+    ])
       expect(c.stdout).toContain(flag)
     const s = await run(netsockPerf('server', '--help'), RUN_MS)
     expect(s.code).toBe(0)
@@ -79,7 +91,10 @@ describe('netsock perf client and server', () => {
     const b = await server('-1')
     const stream = await run(netsockPerf('client', '127.0.0.1', '-p', String(b.port), '-u', '-t', '1', '--json-stream'), RUN_MS)
     expect(stream.code, stream.stderr).toBe(0)
-    const events = stream.stdout.trim().split('\n').map((l) => JSON.parse(l).event)
+    const events = stream.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).event)
     expect(events[0]).toBe('start')
     expect(events.at(-1)).toBe('end')
     expect(events.slice(1, -1).every((e: string) => e === 'interval')).toBe(true)

@@ -61,7 +61,29 @@ async function shapedPath(): Promise<Path> {
     nft(end.ns, 'add', 'table', 'inet', 'nsk')
     nft(end.ns, 'add', 'chain', 'inet', 'nsk', 'in', '{ type filter hook input priority 0; }')
     // Data datagrams only (the 4-byte stream handshake passes): every 20th is dropped.
-    nft(end.ns, 'add', 'rule', 'inet', 'nsk', 'in', 'meta', 'l4proto', 'udp', 'udp', 'length', '>', '100', 'numgen', 'inc', 'mod', '20', '==', '0', 'counter', 'drop')
+    nft(
+      end.ns,
+      'add',
+      'rule',
+      'inet',
+      'nsk',
+      'in',
+      'meta',
+      'l4proto',
+      'udp',
+      'udp',
+      'length',
+      '>',
+      '100',
+      'numgen',
+      'inc',
+      'mod',
+      '20',
+      '==',
+      '0',
+      'counter',
+      'drop',
+    )
   }
   const iperf3 = start(['iperf3', '-s', '-p', String(IPERF3_PORT)], server)
   const netsock = start([node, bin, 'perf', 'server', '-p', String(NETSOCK_PORT)], server)
@@ -81,7 +103,10 @@ interface Measured {
 /** Runs one client inside the client namespace with JSON output; the receiver's figures. */
 async function measure(name: string, tool: 'iperf3' | 'netsock', port: number, args: string[]): Promise<Measured> {
   const p = await shapedPath()
-  const argv = tool === 'iperf3' ? ['iperf3', '-c', p.address, '-p', String(port), '-J', ...args] : [node, bin, 'perf', 'client', p.address, '-p', String(port), '--json', ...args]
+  const argv =
+    tool === 'iperf3'
+      ? ['iperf3', '-c', p.address, '-p', String(port), '-J', ...args]
+      : [node, bin, 'perf', 'client', p.address, '-p', String(port), '--json', ...args]
   const r = spawnSync('ip', ['netns', 'exec', p.client, ...argv], { encoding: 'utf8', timeout: 60_000 })
   expect(r.status, `${name}: ${r.stdout}${r.stderr}`).toBe(0)
   const j = JSON.parse(r.stdout)
@@ -101,7 +126,9 @@ function expectAgreement(runs: Measured[], bitrate: number, loss: number | null)
   }
   for (const a of runs) {
     for (const b of runs) {
-      expect(Math.abs(a.bitsPerSecond - b.bitsPerSecond) / Math.max(a.bitsPerSecond, b.bitsPerSecond), `${a.name} vs ${b.name}\n${table}`).toBeLessThanOrEqual(0.05)
+      expect(Math.abs(a.bitsPerSecond - b.bitsPerSecond) / Math.max(a.bitsPerSecond, b.bitsPerSecond), `${a.name} vs ${b.name}\n${table}`).toBeLessThanOrEqual(
+        0.05,
+      )
       if (loss !== null) expect(Math.abs(a.lostPercent - b.lostPercent), `${a.name} vs ${b.name}\n${table}`).toBeLessThanOrEqual(0.5)
     }
   }
@@ -155,7 +182,29 @@ describe('netsock perf and iperf3 agree on a shaped, lossy veth path', () => {
       const p = await shapedPath()
       // Drop every 50th full-size segment towards the server for the first part of the test only.
       nft(p.server, 'add', 'chain', 'inet', 'nsk', 'tcpdrop', '{ type filter hook input priority -1; }')
-      nft(p.server, 'add', 'rule', 'inet', 'nsk', 'tcpdrop', 'tcp', 'dport', String(IPERF3_PORT), 'meta', 'length', '>', '1000', 'numgen', 'inc', 'mod', '50', '==', '0', 'counter', 'drop')
+      nft(
+        p.server,
+        'add',
+        'rule',
+        'inet',
+        'nsk',
+        'tcpdrop',
+        'tcp',
+        'dport',
+        String(IPERF3_PORT),
+        'meta',
+        'length',
+        '>',
+        '1000',
+        'numgen',
+        'inc',
+        'mod',
+        '50',
+        '==',
+        '0',
+        'counter',
+        'drop',
+      )
       const client = start([node, bin, 'perf', 'client', p.address, '-p', String(IPERF3_PORT), '-t', '4', '-w', '256K', '--json-stream'], p.client)
       const m = await client.waitFor(/"local_port":(\d+)/, 20_000)
       const localPort = m[1]

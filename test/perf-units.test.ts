@@ -40,9 +40,7 @@ describe('the UDP datagram header', () => {
   test('holds seconds, microseconds and a 32-bit counter, big-endian, in 12 bytes', () => {
     const b = Buffer.alloc(12)
     writeUdpHeader(b, 0, 1_700_000_000_123_456, 42, false)
-    expect(b.toString('hex')).toBe(
-      Buffer.concat([u32(1_700_000_000), u32(123_456), u32(42)]).toString('hex'),
-    )
+    expect(b.toString('hex')).toBe(Buffer.concat([u32(1_700_000_000), u32(123_456), u32(42)]).toString('hex'))
     expect(readUdpTimeUs(b, 0)).toBe(1_700_000_000_123_456)
     expect(readUdpSeq(b, 0, false)).toBe(42)
     expect(udpHeaderSize(false)).toBe(12)

@@ -77,9 +77,22 @@ describe('netsock perf client against netsock perf server (loopback)', () => {
       test_start: { protocol: 'UDP', num_streams: 1, blksize: 1000, duration: 1, reverse: 0, target_bitrate: 5e6 },
     })
     expect(json.intervals.length).toBe(only(events, 'interval').length)
-    expect(json.intervals[0]).toMatchObject({ streams: [{ start: 0, bytes: expect.any(Number), bits_per_second: expect.any(Number), packets: expect.any(Number), sender: true }] })
+    expect(json.intervals[0]).toMatchObject({
+      streams: [{ start: 0, bytes: expect.any(Number), bits_per_second: expect.any(Number), packets: expect.any(Number), sender: true }],
+    })
     expect(json.end).toMatchObject({
-      streams: [{ udp: { bytes: expect.any(Number), jitter_ms: expect.any(Number), lost_packets: expect.any(Number), packets: expect.any(Number), lost_percent: expect.any(Number), out_of_order: 0 } }],
+      streams: [
+        {
+          udp: {
+            bytes: expect.any(Number),
+            jitter_ms: expect.any(Number),
+            lost_packets: expect.any(Number),
+            packets: expect.any(Number),
+            lost_percent: expect.any(Number),
+            out_of_order: 0,
+          },
+        },
+      ],
       sum_sent: { bytes: expect.any(Number), packets: expect.any(Number), sender: true },
       sum_received: { bytes: expect.any(Number), lost_percent: expect.any(Number), sender: false },
       cpu_utilization_percent: { host_total: expect.any(Number), remote_total: expect.any(Number) },

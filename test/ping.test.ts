@@ -44,7 +44,7 @@ describe('ping', () => {
     expect(named).toEqual([expect.objectContaining({ seq: 1, from: '127.0.0.1' })])
   })
 
-  testWithCaps(['CAP_NET_RAW'], 'two concurrent pings to the same host never take each other\'s replies', async () => {
+  testWithCaps(['CAP_NET_RAW'], "two concurrent pings to the same host never take each other's replies", async () => {
     const [a, b] = await Promise.all([
       all(ping('127.0.0.1', { count: 6, intervalMs: 5, size: 16 })),
       all(ping('127.0.0.1', { count: 6, intervalMs: 5, size: 16 })),
@@ -68,13 +68,16 @@ describe('ping', () => {
     expect(got.length).toBe(2)
   })
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'without CAP_NET_RAW, a ping socket admitted by ping_group_range pings IPv4 and IPv6; silence becomes timeouts', () => {
-    const ns = createNetns('ping')
-    nsExec(ns, ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647'])
-    // A link where nobody has 10.212.0.2: requests to it go unanswered.
-    linkNetns({ ns, cidr: '10.212.0.1/24' }, { ns: createNetns('pingpeer'), cidr: '10.212.0.3/24' })
-    const lib = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
-    const script = `
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'without CAP_NET_RAW, a ping socket admitted by ping_group_range pings IPv4 and IPv6; silence becomes timeouts',
+    () => {
+      const ns = createNetns('ping')
+      nsExec(ns, ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647'])
+      // A link where nobody has 10.212.0.2: requests to it go unanswered.
+      linkNetns({ ns, cidr: '10.212.0.1/24' }, { ns: createNetns('pingpeer'), cidr: '10.212.0.3/24' })
+      const lib = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
+      const script = `
       const { ping, createSocket } = require(${lib})
       const all = async (it) => { const out = []; for await (const r of it) out.push(r); return out }
       ;(async () => {
@@ -85,24 +88,24 @@ describe('ping', () => {
         const silent = await all(ping('10.212.0.2', { count: 2, intervalMs: 10, timeoutMs: 200 }))
         console.log(JSON.stringify({ raw, v4, v6, silent }))
       })().catch((e) => { console.log(JSON.stringify({ error: String(e.stack) })) })`
-    const out = execFileSync(
-      'ip',
-      ['netns', 'exec', ns, 'setpriv', '--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, '-e', script],
-      { encoding: 'utf8', timeout: 20_000 },
-    )
-    const result = JSON.parse(out)
-    expect(result.error).toBeUndefined()
-    expect(result.raw).toBe('EPERM')
-    expect(result.v4).toEqual([
-      expect.objectContaining({ seq: 1, from: '127.0.0.1', bytes: 64, ttl: 64 }),
-      expect.objectContaining({ seq: 2, from: '127.0.0.1' }),
-    ])
-    expect(result.v6).toEqual([expect.objectContaining({ seq: 1, from: '::1', bytes: 64 })])
-    expect(result.silent).toEqual([
-      { seq: 1, timeout: true },
-      { seq: 2, timeout: true },
-    ])
-  })
+      const out = execFileSync('ip', ['netns', 'exec', ns, 'setpriv', '--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, '-e', script], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      })
+      const result = JSON.parse(out)
+      expect(result.error).toBeUndefined()
+      expect(result.raw).toBe('EPERM')
+      expect(result.v4).toEqual([
+        expect.objectContaining({ seq: 1, from: '127.0.0.1', bytes: 64, ttl: 64 }),
+        expect.objectContaining({ seq: 2, from: '127.0.0.1' }),
+      ])
+      expect(result.v6).toEqual([expect.objectContaining({ seq: 1, from: '::1', bytes: 64 })])
+      expect(result.silent).toEqual([
+        { seq: 1, timeout: true },
+        { seq: 2, timeout: true },
+      ])
+    },
+  )
 })
 
 describe('ping counts and reports like ping(8)', () => {
@@ -141,19 +144,22 @@ describe('ping counts and reports like ping(8)', () => {
     expect(() => ping('127.0.0.1', { interface: 3 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
   })
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'an ICMP error answers its request at once: from, type, code and reason, counted in stats.errors', async () => {
-    // A — R — B; TTL 1 dies at R, which says so.
-    const a = createNetns('perrA')
-    const r = createNetns('perrR')
-    const b = createNetns('perrB')
-    linkNetns({ ns: a, cidr: '10.216.1.1/24' }, { ns: r, cidr: '10.216.1.2/24' })
-    linkNetns({ ns: r, cidr: '10.216.2.1/24' }, { ns: b, cidr: '10.216.2.2/24' })
-    nsExec(r, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.icmp_ratelimit=0'])
-    nsExec(a, ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647'])
-    nsExec(a, ['ip', 'route', 'add', 'default', 'via', '10.216.1.2'])
-    nsExec(b, ['ip', 'route', 'add', 'default', 'via', '10.216.2.1'])
-    const lib = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
-    const script = `
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'an ICMP error answers its request at once: from, type, code and reason, counted in stats.errors',
+    async () => {
+      // A — R — B; TTL 1 dies at R, which says so.
+      const a = createNetns('perrA')
+      const r = createNetns('perrR')
+      const b = createNetns('perrB')
+      linkNetns({ ns: a, cidr: '10.216.1.1/24' }, { ns: r, cidr: '10.216.1.2/24' })
+      linkNetns({ ns: r, cidr: '10.216.2.1/24' }, { ns: b, cidr: '10.216.2.2/24' })
+      nsExec(r, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.icmp_ratelimit=0'])
+      nsExec(a, ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647'])
+      nsExec(a, ['ip', 'route', 'add', 'default', 'via', '10.216.1.2'])
+      nsExec(b, ['ip', 'route', 'add', 'default', 'via', '10.216.2.1'])
+      const lib = JSON.stringify(path.resolve(__dirname, '../dist/cjs/index.js'))
+      const script = `
       const { ping } = require(${lib})
       ;(async () => {
         const out = {}
@@ -166,12 +172,17 @@ describe('ping counts and reports like ping(8)', () => {
         }
         console.log(JSON.stringify(out))
       })().catch((e) => { console.log(JSON.stringify({ error: String(e.stack) })) })`
-    const out = JSON.parse(execFileSync('ip', ['netns', 'exec', a, process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 }))
-    expect(out.error).toBeUndefined()
-    const error = { error: true, from: '10.216.1.2', type: 11, code: 0, reason: 'Time to live exceeded' }
-    for (const socket of ['raw', 'dgram']) {
-      expect(out[socket].results, socket).toEqual([{ seq: 1, ...error }, { seq: 2, ...error }])
-      expect(out[socket].stats, socket).toMatchObject({ transmitted: 2, received: 0, errors: 2, rtt: null })
-    }
-  }, 30_000)
+      const out = JSON.parse(execFileSync('ip', ['netns', 'exec', a, process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 }))
+      expect(out.error).toBeUndefined()
+      const error = { error: true, from: '10.216.1.2', type: 11, code: 0, reason: 'Time to live exceeded' }
+      for (const socket of ['raw', 'dgram']) {
+        expect(out[socket].results, socket).toEqual([
+          { seq: 1, ...error },
+          { seq: 2, ...error },
+        ])
+        expect(out[socket].stats, socket).toMatchObject({ transmitted: 2, received: 0, errors: 2, rtt: null })
+      }
+    },
+    30_000,
+  )
 })

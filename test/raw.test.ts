@@ -190,8 +190,11 @@ describe('packet sockets', () => {
   testWithCaps(['CAP_NET_RAW'], 'the kernel rejects an invalid program with EINVAL', () => {
     const s = track(createSocket({ type: 'packet', protocol: 'ip' }))
     // A jump past the end of the program.
-    expect(() => s.attachFilter([{ code: 0x15, jt: 5, jf: 5, k: 0 }, { code: 0x06, jt: 0, jf: 0, k: 0 }])).toThrow(
-      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('SO_ATTACH_FILTER') }),
-    )
+    expect(() =>
+      s.attachFilter([
+        { code: 0x15, jt: 5, jf: 5, k: 0 },
+        { code: 0x06, jt: 0, jf: 0, k: 0 },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('SO_ATTACH_FILTER') }))
   })
 })

@@ -6,7 +6,16 @@ import os from 'node:os'
 import net from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { attachReusePortProgram, constants, createSocket, openReusePort, type ReusePortGroup, reusePortWorker, serveReusePort, steeringProgram } from '../src/index.js'
+import {
+  attachReusePortProgram,
+  constants,
+  createSocket,
+  openReusePort,
+  type ReusePortGroup,
+  reusePortWorker,
+  serveReusePort,
+  steeringProgram,
+} from '../src/index.js'
 import { addon } from '../src/native.js'
 import { portOf, track } from './helpers/sockets.js'
 
@@ -132,7 +141,9 @@ describe('openReusePort', () => {
     expect(() => openReusePort({ type: 'udp4', count: 2, steering: 'bogus' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
     // An invalid program (jump out of bounds) is rejected by the kernel's checker; the sockets made so far are closed.
     const bad = program([constants.BPF_JMP | constants.BPF_JA, 0, 0, 5], [constants.BPF_RET | constants.BPF_K, 0, 0, 0])
-    expect(() => openReusePort({ type: 'udp4', count: 2, address: '127.0.0.1', steering: bad })).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'setsockopt' }))
+    expect(() => openReusePort({ type: 'udp4', count: 2, address: '127.0.0.1', steering: bad })).toThrow(
+      expect.objectContaining({ code: 'EINVAL', syscall: 'setsockopt' }),
+    )
     expect(openFds()).toBe(before)
     // A socket bound without SO_REUSEPORT has no group to steer.
     const plain = track(createSocket({ type: 'udp4' })).bind(0, '127.0.0.1')
@@ -195,7 +206,10 @@ describe('serveReusePort', () => {
     fs.writeFileSync(idler, `setInterval(() => {}, 1000) // runs until stopped, never calling reusePortWorker()\n`)
     try {
       const before = openFds()
-      for (const [file, stopFirst] of [[quitter, false], [idler, true]] as const) {
+      for (const [file, stopFirst] of [
+        [quitter, false],
+        [idler, true],
+      ] as const) {
         const server = await serveReusePort({ type: 'tcp4', count: 3, address: '127.0.0.1', worker: file })
         if (!stopFirst) await Promise.all(server.workers.map((w) => once(w, 'exit')))
         await server.close()

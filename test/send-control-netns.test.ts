@@ -65,7 +65,10 @@ beforeAll(async () => {
   if (haveNft) {
     // R2 turns ECT(0) into CE as it forwards: a congested router's mark (RFC 3168).
     const rules = path.join(os.tmpdir(), `netsock-remark-${process.pid}.nft`)
-    fs.writeFileSync(rules, 'table inet remark {\n chain forward {\n  type filter hook forward priority 0;\n  ip ecn ect0 ip ecn set ce\n  ip6 ecn ect0 ip6 ecn set ce\n }\n}\n')
+    fs.writeFileSync(
+      rules,
+      'table inet remark {\n chain forward {\n  type filter hook forward priority 0;\n  ip ecn ect0 ip ecn set ce\n  ip6 ecn ect0 ip6 ecn set ce\n }\n}\n',
+    )
     nsExec(r2, ['nft', '-f', rules])
     fs.rmSync(rules)
   }
@@ -74,10 +77,13 @@ beforeAll(async () => {
 
 /** Runs `script` in `ns` (netsock in scope, `print(value)` ends it) and returns what it printed. */
 async function inNs(ns: string, script: string): Promise<any> {
-  const child = spawnNodeInNetns(ns, `
+  const child = spawnNodeInNetns(
+    ns,
+    `
     const print = (v) => { process.stdout.write(JSON.stringify(v, (k, x) => typeof x === 'bigint' ? String(x) : x) + '\\n'); process.exit(0) }
     const wait = async (cond, ms = 10000) => { const end = Date.now() + ms; while (!cond()) { if (Date.now() > end) throw new Error('timed out waiting'); await new Promise((f) => setTimeout(f, 5)) } }
-    ;(async () => {\n${script}\n})().catch((e) => print({ thrown: String(e && e.stack || e) }))`)
+    ;(async () => {\n${script}\n})().catch((e) => print({ thrown: String(e && e.stack || e) }))`,
+  )
   try {
     return await child.next()
   } finally {
@@ -87,9 +93,12 @@ async function inNs(ns: string, script: string): Promise<any> {
 
 /** Starts `script` in `ns`; it prints { ready: true } once listening, then its result. */
 async function server(ns: string, script: string) {
-  const child = spawnNodeInNetns(ns, `
+  const child = spawnNodeInNetns(
+    ns,
+    `
     const print = (v) => process.stdout.write(JSON.stringify(v) + '\\n')
-    ;(async () => {\n${script}\n})().catch((e) => print({ thrown: String(e && e.stack || e) }))`)
+    ;(async () => {\n${script}\n})().catch((e) => print({ thrown: String(e && e.stack || e) }))`,
+  )
   const ready = await child.next()
   if (!ready.ready) {
     child.stop()
@@ -105,98 +114,136 @@ const families = [
 
 describe('ECN marks through a router that re-marks', () => {
   for (const [type, v] of families) {
-    testWithCaps(['CAP_NET_ADMIN'], `${type}: ECT(0), ECT(1) and CE marked per datagram in one sendMany; the router turns ECT(0) into CE`, async () => {
-      if (!haveNft) throw new Error('nft (Debian nftables) is needed for this test')
-      const b = await server(nsB, `
+    testWithCaps(
+      ['CAP_NET_ADMIN'],
+      `${type}: ECT(0), ECT(1) and CE marked per datagram in one sendMany; the router turns ECT(0) into CE`,
+      async () => {
+        if (!haveNft) throw new Error('nft (Debian nftables) is needed for this test')
+        const b = await server(
+          nsB,
+          `
         const s = netsock.createSocket({ type: '${type}' }).bind(40100).setAncillary({ tos: true })
         const got = []
         s.on('message', (m, r) => { got.push([m.toString(), r.ecn]); if (got.length === 4) print({ got }) })
-        print({ ready: true })`)
-      try {
-        const sent = await inNs(nsA, `
+        print({ ready: true })`,
+        )
+        try {
+          const sent = await inNs(
+            nsA,
+            `
           const s = netsock.createSocket({ type: '${type}' })
-          print({ sent: s.sendMany([{ data: Buffer.from('ect0'), ecn: 'ect0' }, { data: Buffer.from('ect1'), ecn: 'ect1' }, { data: Buffer.from('ce'), ecn: 'ce' }, { data: Buffer.from('none'), ecn: 'not-ect' }], 40100, '${NET.b[v]}') })`)
-        expect(sent).toEqual({ sent: 4 })
-        expect((await b.result()).got).toEqual([
-          ['ect0', 3],
-          ['ect1', 1],
-          ['ce', 3],
-          ['none', 0],
-        ])
-      } finally {
-        b.stop()
-      }
-    }, 60_000)
+          print({ sent: s.sendMany([{ data: Buffer.from('ect0'), ecn: 'ect0' }, { data: Buffer.from('ect1'), ecn: 'ect1' }, { data: Buffer.from('ce'), ecn: 'ce' }, { data: Buffer.from('none'), ecn: 'not-ect' }], 40100, '${NET.b[v]}') })`,
+          )
+          expect(sent).toEqual({ sent: 4 })
+          expect((await b.result()).got).toEqual([
+            ['ect0', 3],
+            ['ect1', 1],
+            ['ce', 3],
+            ['none', 0],
+          ])
+        } finally {
+          b.stop()
+        }
+      },
+      60_000,
+    )
   }
 })
 
 describe('the multi-homed server answers from the address each request came to', () => {
   for (const [type, v] of families) {
-    testWithCaps(['CAP_NET_ADMIN'], `${type}: pktinfo destination in, source out, on a host with two addresses on one link`, async () => {
-      const b = await server(nsB, `
+    testWithCaps(
+      ['CAP_NET_ADMIN'],
+      `${type}: pktinfo destination in, source out, on a host with two addresses on one link`,
+      async () => {
+        const b = await server(
+          nsB,
+          `
         const s = netsock.createSocket({ type: '${type}' }).bind(40200).setAncillary({ pktinfo: true })
         s.on('message', (m, r) => s.sendMessage({ data: Buffer.from('reply to ' + m), port: r.port, address: r.address, source: r.destination }))
-        print({ ready: true })`)
-      try {
-        const replies = await inNs(nsA, `
+        print({ ready: true })`,
+        )
+        try {
+          const replies = await inNs(
+            nsA,
+            `
           const s = netsock.createSocket({ type: '${type}' }).bind(0)
           const got = []
           s.on('message', (m, r) => got.push([m.toString(), r.address]))
           for (const to of ['${NET.b[v]}', '${NET.b2[v]}']) s.send(Buffer.from(to), 40200, to)
           await wait(() => got.length === 2)
-          print(got.sort())`)
-        expect(replies).toEqual(
-          [
-            [`reply to ${NET.b[v]}`, NET.b[v]],
-            [`reply to ${NET.b2[v]}`, NET.b2[v]],
-          ].sort(),
-        )
-      } finally {
-        b.stop()
-      }
-    }, 60_000)
+          print(got.sort())`,
+          )
+          expect(replies).toEqual(
+            [
+              [`reply to ${NET.b[v]}`, NET.b[v]],
+              [`reply to ${NET.b2[v]}`, NET.b2[v]],
+            ].sort(),
+          )
+        } finally {
+          b.stop()
+        }
+      },
+      60_000,
+    )
   }
 })
 
 describe('TTL per datagram through two routers', () => {
   for (const [type, v] of families) {
-    testWithCaps(['CAP_NET_ADMIN'], `${type}: ttl 1 and 2 die at the routers (time exceeded on the error queue, from each router), ttl 64 arrives`, async () => {
-      const b = await server(nsB, `
+    testWithCaps(
+      ['CAP_NET_ADMIN'],
+      `${type}: ttl 1 and 2 die at the routers (time exceeded on the error queue, from each router), ttl 64 arrives`,
+      async () => {
+        const b = await server(
+          nsB,
+          `
         const s = netsock.createSocket({ type: '${type}' }).bind(40300).setAncillary({ ttl: true })
         const got = []
         s.on('message', (m, r) => { got.push([m.toString(), r.ttl]); if (m.toString() === 'end') print({ got }) })
-        print({ ready: true })`)
-      try {
-        const a = await inNs(nsA, `
+        print({ ready: true })`,
+        )
+        try {
+          const a = await inNs(
+            nsA,
+            `
           const s = netsock.createSocket({ type: '${type}' }).setOption('${v === 'v4' ? 'IP_RECVERR' : 'IPV6_RECVERR'}', true)
           const errors = []
           s.on('errorqueue', () => { for (let e; (e = s.readErrorQueue()); ) errors.push([e.payload.toString(), e.offender && e.offender.address, e.type]) })
           for (const ttl of [1, 2, 64]) s.sendMessage({ data: Buffer.from('ttl ' + ttl), port: 40300, address: '${NET.b[v]}', ttl })
           await wait(() => errors.length === 2)
           s.send(Buffer.from('end'), 40300, '${NET.b[v]}')
-          print({ errors: errors.sort() })`)
-        const timeExceeded = v === 'v4' ? 11 : 3
-        expect(a.thrown).toBeUndefined()
-        expect(a.errors).toEqual([
-          ['ttl 1', NET.r1a[v], timeExceeded],
-          ['ttl 2', NET.r2a[v], timeExceeded],
-        ])
-        // Only the last arrives, with 64 less the two routers' hops.
-        expect((await b.result()).got).toEqual([
-          ['ttl 64', 62],
-          ['end', 62],
-        ])
-      } finally {
-        b.stop()
-      }
-    }, 60_000)
+          print({ errors: errors.sort() })`,
+          )
+          const timeExceeded = v === 'v4' ? 11 : 3
+          expect(a.thrown).toBeUndefined()
+          expect(a.errors).toEqual([
+            ['ttl 1', NET.r1a[v], timeExceeded],
+            ['ttl 2', NET.r2a[v], timeExceeded],
+          ])
+          // Only the last arrives, with 64 less the two routers' hops.
+          expect((await b.result()).got).toEqual([
+            ['ttl 64', 62],
+            ['end', 62],
+          ])
+        } finally {
+          b.stop()
+        }
+      },
+      60_000,
+    )
   }
 })
 
 describe('path MTU through a narrow link', () => {
   for (const [type, v] of families) {
-    testWithCaps(['CAP_NET_ADMIN'], `${type}: pathMtu() falls from 1500 to 1280 after the first too-big datagram; the error queue has the router's report; EMSGSIZE then carries mtu 1280`, async () => {
-      const r = await inNs(nsA, `
+    testWithCaps(
+      ['CAP_NET_ADMIN'],
+      `${type}: pathMtu() falls from 1500 to 1280 after the first too-big datagram; the error queue has the router's report; EMSGSIZE then carries mtu 1280`,
+      async () => {
+        const r = await inNs(
+          nsA,
+          `
         const s = netsock.createSocket({ type: '${type}' })
         s.setOption('${v === 'v4' ? 'IP_MTU_DISCOVER' : 'IPV6_MTU_DISCOVER'}', 'do').setOption('${v === 'v4' ? 'IP_RECVERR' : 'IPV6_RECVERR'}', true)
         await s.connect(40400, '${NET.b[v]}')
@@ -212,39 +259,55 @@ describe('path MTU through a narrow link', () => {
         const u = netsock.createSocket({ type: '${type}' }).setOption('${v === 'v4' ? 'IP_MTU_DISCOVER' : 'IPV6_MTU_DISCOVER'}', 'do')
         let unconnected = null
         try { u.sendMessage({ data: Buffer.alloc(1400), port: 40400, address: '${NET.b[v]}' }) } catch (e) { unconnected = { code: e.code, mtu: e.mtu } }
-        print({ before, after, reports, error, unconnected, small: s.send(Buffer.alloc(1200)) })`)
-      expect(r.thrown).toBeUndefined()
-      expect(r.before).toBe(1500)
-      expect(r.after).toBe(1280)
-      expect(r.reports).toEqual([v === 'v4' ? { origin: 'icmp', type: 3, code: 4, info: 1280, from: NET.r2a.v4 } : { origin: 'icmp6', type: 2, code: 0, info: 1280, from: NET.r2a.v6 }])
-      expect(r.error).toEqual({ code: 'EMSGSIZE', mtu: 1280 })
-      expect(r.unconnected).toEqual({ code: 'EMSGSIZE', mtu: 1280 })
-      expect(r.small).toBe(true)
-    }, 60_000)
+        print({ before, after, reports, error, unconnected, small: s.send(Buffer.alloc(1200)) })`,
+        )
+        expect(r.thrown).toBeUndefined()
+        expect(r.before).toBe(1500)
+        expect(r.after).toBe(1280)
+        expect(r.reports).toEqual([
+          v === 'v4' ? { origin: 'icmp', type: 3, code: 4, info: 1280, from: NET.r2a.v4 } : { origin: 'icmp6', type: 2, code: 0, info: 1280, from: NET.r2a.v6 },
+        ])
+        expect(r.error).toEqual({ code: 'EMSGSIZE', mtu: 1280 })
+        expect(r.unconnected).toEqual({ code: 'EMSGSIZE', mtu: 1280 })
+        expect(r.small).toBe(true)
+      },
+      60_000,
+    )
   }
 })
 
 describe('transmit timestamps across the routers', () => {
-  testWithCaps(['CAP_NET_ADMIN'], 'each datagram left A (tx timestamp) before B received it (rx timestamp), ids 0..N-1', async () => {
-    const N = 20
-    const b = await server(nsB, `
+  testWithCaps(
+    ['CAP_NET_ADMIN'],
+    'each datagram left A (tx timestamp) before B received it (rx timestamp), ids 0..N-1',
+    async () => {
+      const N = 20
+      const b = await server(
+        nsB,
+        `
       const s = netsock.createSocket({ type: 'udp4' }).bind(40500).setAncillary({ timestamp: true })
       const got = []
       s.on('message', (m, r) => { got.push([m.readUInt32LE(0), String(r.timestampNs)]); if (got.length === ${N}) print({ got }) })
-      print({ ready: true })`)
-    try {
-      const a = await inNs(nsA, `
+      print({ ready: true })`,
+      )
+      try {
+        const a = await inNs(
+          nsA,
+          `
         const s = netsock.createSocket({ type: 'udp4' }).setTimestamping({ tx: true })
         const stamps = []
         s.on('txtimestamp', (t) => stamps.push([t.id, String(t.timeNs)]))
         for (let i = 0; i < ${N}; i++) { const d = Buffer.alloc(8); d.writeUInt32LE(i); s.send(d, 40500, '${NET.b.v4}') }
         await wait(() => stamps.length === ${N})
-        print({ stamps })`)
-      const received = new Map<number, bigint>((await b.result()).got.map(([seq, t]: [number, string]) => [seq, BigInt(t)]))
-      expect(a.stamps.map(([id]: [number]) => id)).toEqual(Array.from({ length: N }, (_, i) => i))
-      for (const [id, t] of a.stamps as [number, string][]) expect(BigInt(t) < received.get(id)!, `datagram ${id}`).toBe(true)
-    } finally {
-      b.stop()
-    }
-  }, 60_000)
+        print({ stamps })`,
+        )
+        const received = new Map<number, bigint>((await b.result()).got.map(([seq, t]: [number, string]) => [seq, BigInt(t)]))
+        expect(a.stamps.map(([id]: [number]) => id)).toEqual(Array.from({ length: N }, (_, i) => i))
+        for (const [id, t] of a.stamps as [number, string][]) expect(BigInt(t) < received.get(id)!, `datagram ${id}`).toBe(true)
+      } finally {
+        b.stop()
+      }
+    },
+    60_000,
+  )
 })

@@ -144,7 +144,7 @@ describe('transmit timestamps', () => {
     const errors: string[] = []
     tx.on('txtimestamp', (t) => stamps.push(t))
     tx.on('errorqueue', () => {
-      for (let e; (e = tx.readErrorQueue()); ) errors.push(`${e.origin} ${e.type}/${e.code}`)
+      for (let e; (e = tx.readErrorQueue());) errors.push(`${e.origin} ${e.type}/${e.code}`)
     })
     const closed = track(createSocket({ type: 'udp4' }).bind(0, '127.0.0.1'))
     const port = portOf(closed)
@@ -158,7 +158,10 @@ describe('transmit timestamps', () => {
 
 describe('path MTU', () => {
   test("IP_MTU_DISCOVER and IPV6_MTU_DISCOVER take and report 'dont' | 'want' | 'do' | 'probe' (numbers are accepted)", () => {
-    for (const [type, name] of [['udp4', 'IP_MTU_DISCOVER'], ['udp6', 'IPV6_MTU_DISCOVER']] as const) {
+    for (const [type, name] of [
+      ['udp4', 'IP_MTU_DISCOVER'],
+      ['udp6', 'IPV6_MTU_DISCOVER'],
+    ] as const) {
       const s: Socket = track(createSocket({ type }))
       for (const mode of ['dont', 'want', 'do', 'probe'] as const) {
         s.setOption(name, mode)

@@ -10,7 +10,9 @@ const O_NONBLOCK = 0o4000
 const O_CLOEXEC = 0o2000000
 
 function flagsOf(fd: number): number {
-  const line = fdFlags(fd).split('\n').find((l) => l.startsWith('flags:'))!
+  const line = fdFlags(fd)
+    .split('\n')
+    .find((l) => l.startsWith('flags:'))!
   return parseInt(line.split(/\s+/)[1], 8)
 }
 
@@ -170,7 +172,9 @@ describe('UDP connect', () => {
 
 describe('TCP connect, listen, accept', () => {
   test('accept resolves with a connected socket whose peer is the client', async () => {
-    const server = track(createSocket({ type: 'tcp4', reuseAddr: true })).bind(0, '127.0.0.1').listen()
+    const server = track(createSocket({ type: 'tcp4', reuseAddr: true }))
+      .bind(0, '127.0.0.1')
+      .listen()
     const client = track(createSocket({ type: 'tcp4' }))
     const [conn] = await Promise.all([server.accept(), client.connect(portOf(server), '127.0.0.1')])
     track(conn)
@@ -182,7 +186,9 @@ describe('TCP connect, listen, accept', () => {
   })
 
   test('several pending accepts are served in order', async () => {
-    const server = track(createSocket({ type: 'tcp6' })).bind(0, '::1').listen()
+    const server = track(createSocket({ type: 'tcp6' }))
+      .bind(0, '::1')
+      .listen()
     const accepts = [server.accept(), server.accept(), server.accept()]
     const clients = [0, 1, 2].map(() => track(createSocket({ type: 'tcp6' })))
     for (const c of clients) await c.connect(portOf(server), '::1')
@@ -204,7 +210,9 @@ describe('TCP connect, listen, accept', () => {
   })
 
   test('shutdown("write") delivers end-of-stream to the peer', async () => {
-    const server = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+    const server = track(createSocket({ type: 'tcp4' }))
+      .bind(0, '127.0.0.1')
+      .listen()
     const client = track(createSocket({ type: 'tcp4' }))
     const [conn] = await Promise.all([server.accept(), client.connect(portOf(server))])
     track(conn)
@@ -218,7 +226,9 @@ describe('TCP connect, listen, accept', () => {
   })
 
   test('an aborted accept rejects with AbortError and the socket keeps accepting', async () => {
-    const server = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+    const server = track(createSocket({ type: 'tcp4' }))
+      .bind(0, '127.0.0.1')
+      .listen()
     const ac = new AbortController()
     const pending = server.accept({ signal: ac.signal })
     ac.abort()
@@ -288,7 +298,10 @@ describe('Node habits', () => {
   test('bind(port, address, callback) and bind(port, callback) call back once bound; close(callback) runs on close', async () => {
     const a = createSocket({ type: 'udp4' })
     const b = createSocket({ type: 'udp4' })
-    const bound = await Promise.all([new Promise<number>((resolve) => a.bind(0, '127.0.0.1', () => resolve(a.address().port))), new Promise<void>((resolve) => b.bind(0, resolve))])
+    const bound = await Promise.all([
+      new Promise<number>((resolve) => a.bind(0, '127.0.0.1', () => resolve(a.address().port))),
+      new Promise<void>((resolve) => b.bind(0, resolve)),
+    ])
     expect(bound[0]).toBeGreaterThan(0)
     expect(b.address().port).toBeGreaterThan(0)
     await Promise.all([new Promise<void>((resolve) => a.close(resolve)), new Promise<void>((resolve) => b.close(resolve))])

@@ -12,7 +12,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A loopback connection: a Node client and the netsock socket the listener accepted. */
 async function connection() {
-  const server = track(createSocket({ type: 'tcp4' })).bind(0, '127.0.0.1').listen()
+  const server = track(createSocket({ type: 'tcp4' }))
+    .bind(0, '127.0.0.1')
+    .listen()
   const client = net.connect(portOf(server), '127.0.0.1')
   const conn = track(await server.accept())
   if (client.connecting) await once(client, 'connect')
@@ -70,7 +72,9 @@ describe('tcpInfo', () => {
   })
 
   test('a listener reports LISTEN with its backlog in sacked; an unconnected socket CLOSE', () => {
-    const l = track(createSocket({ type: 'tcp6' })).bind(0, '::1').listen(77)
+    const l = track(createSocket({ type: 'tcp6' }))
+      .bind(0, '::1')
+      .listen(77)
     const info = tcpInfo(l)
     expect(info.stateName).toBe('LISTEN')
     expect(info.state).toBe(TCP_STATES.indexOf('LISTEN'))
@@ -195,7 +199,9 @@ describe('TCP options through the typed table', () => {
     async () => {
       const ns = createNetns('tfo')
       nsExec(ns, ['sysctl', '-qw', 'net.ipv4.tcp_fastopen=3'])
-      const child = spawnNodeInNetns(ns, `
+      const child = spawnNodeInNetns(
+        ns,
+        `
         const net = require('net')
         const server = netsock.createSocket({ type: 'tcp4' }).bind(0, '127.0.0.1')
         server.setOption('TCP_FASTOPEN', 16)
@@ -222,7 +228,8 @@ describe('TCP options through the typed table', () => {
           const second = await once(2)
           console.log(JSON.stringify({ queue, first, second }))
           node.close()
-        })().catch((e) => console.log(JSON.stringify({ error: String(e) })))`)
+        })().catch((e) => console.log(JSON.stringify({ error: String(e) })))`,
+      )
       try {
         const result = await child.next()
         expect(result.error).toBeUndefined()

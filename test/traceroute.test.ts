@@ -33,12 +33,15 @@ beforeAll(() => {
 
 /** Runs traceroute inside namespace A and returns the hops. */
 async function traceFromA(target: string, options: object): Promise<any[]> {
-  const child = spawnNodeInNetns(nsA, `
+  const child = spawnNodeInNetns(
+    nsA,
+    `
     ;(async () => {
       const hops = []
       for await (const hop of netsock.traceroute(${JSON.stringify(target)}, ${JSON.stringify(options)})) hops.push(hop)
       console.log(JSON.stringify({ hops }))
-    })().catch((e) => console.log(JSON.stringify({ error: String(e.stack) })))`)
+    })().catch((e) => console.log(JSON.stringify({ error: String(e.stack) })))`,
+  )
   try {
     const out = await child.next()
     expect(out.error).toBeUndefined()
@@ -66,16 +69,20 @@ describe('traceroute', () => {
     ['udp', HOST_B6, ROUTER_A6],
     ['icmp', HOST_B6, ROUTER_A6],
   ] as const) {
-    testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], `${probe} probes to ${target}: the router, then the destination`, async () => {
-      const hops = await traceFromA(target, { maxHops: 5, probe, timeoutMs: 5000 })
-      expect(hops).toEqual([
-        expect.objectContaining({ ttl: 1, address: router, reached: false, icmpType: target.includes(':') ? 3 : 11 }),
-        expect.objectContaining({ ttl: 2, address: target, reached: true }),
-      ])
-      for (const hop of hops) expect(hop.rttMs).toBeGreaterThanOrEqual(0)
-    }, 30_000)
+    testWithCaps(
+      ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+      `${probe} probes to ${target}: the router, then the destination`,
+      async () => {
+        const hops = await traceFromA(target, { maxHops: 5, probe, timeoutMs: 5000 })
+        expect(hops).toEqual([
+          expect.objectContaining({ ttl: 1, address: router, reached: false, icmpType: target.includes(':') ? 3 : 11 }),
+          expect.objectContaining({ ttl: 2, address: target, reached: true }),
+        ])
+        for (const hop of hops) expect(hop.rttMs).toBeGreaterThanOrEqual(0)
+      },
+      30_000,
+    )
   }
-
 })
 
 describe('traceroute probes like traceroute(8)', () => {
@@ -86,10 +93,15 @@ describe('traceroute probes like traceroute(8)', () => {
     expect(hops[0].probes).toEqual(Array.from({ length: 3 }, () => expect.objectContaining({ address: '127.0.0.1', reached: true, icmpType: 3, icmpCode: 3 })))
   })
 
-  testWithCaps(['CAP_NET_ADMIN', 'CAP_NET_RAW'], 'firstHop skips the hops before it', async () => {
-    const hops = await traceFromA(HOST_B, { firstHop: 2, maxHops: 5, timeoutMs: 5000 })
-    expect(hops).toEqual([expect.objectContaining({ ttl: 2, address: HOST_B, reached: true })])
-  }, 30_000)
+  testWithCaps(
+    ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+    'firstHop skips the hops before it',
+    async () => {
+      const hops = await traceFromA(HOST_B, { firstHop: 2, maxHops: 5, timeoutMs: 5000 })
+      expect(hops).toEqual([expect.objectContaining({ ttl: 2, address: HOST_B, reached: true })])
+    },
+    30_000,
+  )
 
   test('validates firstHop, probesPerHop and the room for probe ports', () => {
     expect(() => traceroute('127.0.0.1', { firstHop: 31 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))

@@ -74,7 +74,7 @@ function spawnRef([file, argv], args, timeoutMs) {
   }, timeoutMs)
   // Name the program (udpref, or the script it runs) in messages, not taskset.
   const named = argv.slice(file === canPin() ? 2 : 0)
-  const program = file === canPin() ? named[0] : named.find((a) => a.endsWith('.mjs')) ?? file
+  const program = file === canPin() ? named[0] : (named.find((a) => a.endsWith('.mjs')) ?? file)
   const what = `${path.basename(program)} ${args.join(' ')}`
   const result = new Promise((resolve, reject) => {
     child.on('error', (err) => {

@@ -103,7 +103,12 @@ export function closest(word: string, known: string[]): string[] {
 function unknownFlag(token: string, flags: Flag[]): UsageError {
   const long = token.startsWith('--')
   const word = long ? token.slice(2).split('=')[0] : token.slice(1)
-  const guesses = long ? closest(word, flags.map((f) => f.name)) : []
+  const guesses = long
+    ? closest(
+        word,
+        flags.map((f) => f.name),
+      )
+    : []
   const named = guesses.map((g) => flags.find((f) => f.name === g)!).map((f) => (f.short ? `--${f.name}' (-${f.short})` : `--${f.name}'`))
   const hint = named.length ? ` (did you mean ${named.map((n) => `'${n}`).join(named.length === 2 ? ' or ' : ', ')}?)` : ''
   return new UsageError(`unknown option '${long ? `--${word}` : token}'${hint}`)
@@ -205,7 +210,8 @@ export function portValue(value: string | true | undefined, flag: string): numbe
 /** One of `choices`. */
 export function choiceValue<T extends string>(value: string | true | undefined, flag: string, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined
-  if (value === true || !choices.includes(value as T)) throw new UsageError(`${flag} must be ${choices.map((c) => `'${c}'`).join(' or ')}, got '${String(value)}'`)
+  if (value === true || !choices.includes(value as T))
+    throw new UsageError(`${flag} must be ${choices.map((c) => `'${c}'`).join(' or ')}, got '${String(value)}'`)
   return value as T
 }
 

@@ -12,7 +12,12 @@ interface Result {
   pps: number
 }
 
-async function measure(label: string, seconds: number, io: Io, run: (until: number, tick: () => void) => Promise<Omit<Result, 'pps' | 'seconds'>>): Promise<Result> {
+async function measure(
+  label: string,
+  seconds: number,
+  io: Io,
+  run: (until: number, tick: () => void) => Promise<Omit<Result, 'pps' | 'seconds'>>,
+): Promise<Result> {
   const start = performance.now()
   const until = start + seconds * 1000
   let last = 0

@@ -42,7 +42,10 @@ export const info: Command = {
       ['SO_REUSEPORT', yes(c.reusePort)],
       ['raw sockets (CAP_NET_RAW)', yes(c.rawSockets)],
       ['packet sockets (CAP_NET_RAW)', yes(c.packetSockets)],
-      ['ping sockets', `${yes(c.pingSockets)} (net.ipv4.ping_group_range ${c.pingGroupRange?.join(' ') ?? 'unreadable'}, your gid ${process.getgid?.() ?? '?'})`],
+      [
+        'ping sockets',
+        `${yes(c.pingSockets)} (net.ipv4.ping_group_range ${c.pingGroupRange?.join(' ') ?? 'unreadable'}, your gid ${process.getgid?.() ?? '?'})`,
+      ],
       ['receive buffer max (rmem_max)', `${c.recvBufferMax ?? 'unknown'} (SO_RCVBUF above it is clamped; SO_RCVBUFFORCE with CAP_NET_ADMIN is not)`],
       ['send buffer max (wmem_max)', String(c.sendBufferMax ?? 'unknown')],
       ['TCP congestion control, default', cc.default ?? 'unknown'],

@@ -52,7 +52,8 @@ function reportFailure(command: Command, err: unknown, io: Io): void {
   const e = err as Error & { code?: string; hint?: string; hostname?: string }
   let message = e.message
   // dns.lookup's ENOTFOUND reads 'getaddrinfo ENOTFOUND x'; say it as ping(8) does.
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') message = `${e.hostname ?? ''}: ${e.code === 'ENOTFOUND' ? 'Name or service not known' : 'Temporary failure in name resolution'}`
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
+    message = `${e.hostname ?? ''}: ${e.code === 'ENOTFOUND' ? 'Name or service not known' : 'Temporary failure in name resolution'}`
   if (io.json) {
     const body = { message, code: e.code, hint: e.hint }
     io.out(JSON.stringify(command.streaming ? { event: 'error', ...body } : { error: body }))
@@ -75,7 +76,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   if (name === 'perf') return perfMain(rest, io)
   const command = commands.find((c) => c.name === name)
   if (!command) {
-    const guesses = closest(name, commands.map((c) => c.name))
+    const guesses = closest(
+      name,
+      commands.map((c) => c.name),
+    )
     io.err(`netsock: unknown command '${name}'${guesses.length ? ` (did you mean ${guesses.map((g) => `'${g}'`).join(' or ')}?)` : ''}\n\n${overview()}`)
     return EXIT_ERROR
   }

@@ -109,6 +109,7 @@ export function summaryLines(s: PerfSummary): string[] {
   }
   if (s.latency) out.push(...latencySummaryLines(s.latency))
   out.push(cpuLine(s))
-  if (s.senderCongestion || s.receiverCongestion) out.push(`TCP congestion control: sender ${s.senderCongestion ?? '-'}, receiver ${s.receiverCongestion ?? '-'}`)
+  if (s.senderCongestion || s.receiverCongestion)
+    out.push(`TCP congestion control: sender ${s.senderCongestion ?? '-'}, receiver ${s.receiverCongestion ?? '-'}`)
   return out
 }

@@ -95,7 +95,8 @@ class CliError extends Error {}
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)])
   for (let j = 1; j <= b.length; j++) d[0][j] = j
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
   return d[a.length][b.length]
 }
 
@@ -215,7 +216,9 @@ export async function perfMain(argv: string[], io: Io): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
-    return clientOpts ? await runClient({ ...clientOpts, signal: ac.signal }, io, mode) : await runServer({ ...serverOpts, signal: ac.signal }, io, mode, ac.signal)
+    return clientOpts
+      ? await runClient({ ...clientOpts, signal: ac.signal }, io, mode)
+      : await runServer({ ...serverOpts, signal: ac.signal }, io, mode, ac.signal)
   } finally {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
@@ -331,6 +334,6 @@ export const perfCommand: Command = {
   operands: 'server | client HOST',
   flags: [],
   streaming: true,
-  notes: 'iperf3\'s flags and exit codes: netsock perf server --help, netsock perf client --help',
+  notes: "iperf3's flags and exit codes: netsock perf server --help, netsock perf client --help",
   run: async (args, io) => perfMain(args.positionals, io),
 }

@@ -5,7 +5,19 @@
 import { resolveHost, type IcmpSocketMode } from '../icmp.js'
 import { sameAddress } from '../ip-address.js'
 import { ping, type PingIterator, type PingOptions, type PingResult, type PingStats } from '../ping.js'
-import { choiceValue, EXIT_NONE, EXIT_OK, intValue, oneOperand, secondsValue, untilInterrupted, UsageError, type Args, type Command, type Flag } from './args.js'
+import {
+  choiceValue,
+  EXIT_NONE,
+  EXIT_OK,
+  intValue,
+  oneOperand,
+  secondsValue,
+  untilInterrupted,
+  UsageError,
+  type Args,
+  type Command,
+  type Flag,
+} from './args.js'
 
 /** The family -4 / -6 ask for, or undefined; both is a usage error. */
 export function familyFlag(values: Args['values']): 4 | 6 | undefined {

@@ -71,7 +71,8 @@ export const traceCommand: Command = {
       throw new UsageError(`-p ${options.port} leaves no room for ${maxHops} hops of ${options.probesPerHop} probe ports`)
     }
     const target = await resolveHost(host, familyFlag(values))
-    if (io.json) io.out(JSON.stringify({ event: 'start', host, address: target.address, family: target.family, probe, maxHops, probesPerHop: options.probesPerHop }))
+    if (io.json)
+      io.out(JSON.stringify({ event: 'start', host, address: target.address, family: target.family, probe, maxHops, probesPerHop: options.probesPerHop }))
     else io.out(`traceroute to ${host} (${target.address}), ${maxHops} hops max, ${probeBytes(target.family)} byte packets`)
     const hops: TracerouteHop[] = []
     await untilInterrupted(async (signal) => {

@@ -64,7 +64,17 @@ export const listen: Command = {
             bytes += rinfo.size
             senders.add(`${rinfo.address}:${rinfo.port}`)
             const text = asText(data)
-            if (io.json) io.out(JSON.stringify({ event: 'message', from: rinfo.address, port: rinfo.port, size: rinfo.size, data: data.toString('base64'), ...(text === null ? {} : { text }) }))
+            if (io.json)
+              io.out(
+                JSON.stringify({
+                  event: 'message',
+                  from: rinfo.address,
+                  port: rinfo.port,
+                  size: rinfo.size,
+                  data: data.toString('base64'),
+                  ...(text === null ? {} : { text }),
+                }),
+              )
             else io.out(`${rinfo.address}:${rinfo.port} ${rinfo.size} B  ${text === null ? `hex ${data.toString('hex')}` : JSON.stringify(text)}`)
             if (datagrams >= count) {
               if (timer) clearTimeout(timer)
@@ -76,7 +86,10 @@ export const listen: Command = {
     s.close()
     const seconds = Number(((performance.now() - started) / 1000).toFixed(3))
     if (io.json) io.out(JSON.stringify({ event: 'summary', datagrams, bytes, senders: senders.size, seconds }))
-    else io.out(`--- ${datagrams} datagram${datagrams === 1 ? '' : 's'}, ${bytes} bytes from ${senders.size} sender${senders.size === 1 ? '' : 's'} in ${seconds} s`)
+    else
+      io.out(
+        `--- ${datagrams} datagram${datagrams === 1 ? '' : 's'}, ${bytes} bytes from ${senders.size} sender${senders.size === 1 ? '' : 's'} in ${seconds} s`,
+      )
     return datagrams > 0 ? EXIT_OK : EXIT_NONE
   },
 }
@@ -117,7 +130,8 @@ export const send: Command = {
     { name: 'file', value: 'PATH', help: 'the payload is this file' },
     { name: 'hex', help: 'the payload (MESSAGE, stdin or file) is hex text, e.g. "de ad be ef"' },
   ],
-  notes: 'Without MESSAGE the payload is stdin (when it is not a terminal); - says so explicitly.\nOne datagram carries at most 65,507 bytes over IPv4 (65,527 over IPv6).',
+  notes:
+    'Without MESSAGE the payload is stdin (when it is not a terminal); - says so explicitly.\nOne datagram carries at most 65,507 bytes over IPv4 (65,527 over IPv6).',
   async run({ values, positionals }, io) {
     if (values.udp === undefined) throw new UsageError('send needs --udp PORT')
     const port = portValue(values.udp, '--udp')!
@@ -134,7 +148,9 @@ export const send: Command = {
       }
     } catch (err) {
       if ((err as { code?: string }).code === 'EMSGSIZE') {
-        const e = new Error(`${data.length.toLocaleString('en-US')} bytes do not fit in one UDP datagram: at most ${UDP_MAX[kind].toLocaleString('en-US')} bytes over IPv${kind === 'udp4' ? 4 : 6} (sendto EMSGSIZE)`)
+        const e = new Error(
+          `${data.length.toLocaleString('en-US')} bytes do not fit in one UDP datagram: at most ${UDP_MAX[kind].toLocaleString('en-US')} bytes over IPv${kind === 'udp4' ? 4 : 6} (sendto EMSGSIZE)`,
+        )
         throw Object.assign(e, { code: 'EMSGSIZE' })
       }
       throw err

@@ -189,7 +189,15 @@ function startEvent(cfg: ClientConfig, blksize: number, mss: number, cookie: Buf
   if (!cfg.udp) json.tcp_mss_default = mss
   if (cfg.bitrate) json.target_bitrate = cfg.bitrate
   json.sock_bufsize = cfg.window ?? 0
-  json.test_start = testStartJson({ udp: cfg.udp, parallel: cfg.parallel, blksize, time: cfg.time, reverse: cfg.reverse, rate: cfg.bitrate, latency: cfg.latency })
+  json.test_start = testStartJson({
+    udp: cfg.udp,
+    parallel: cfg.parallel,
+    blksize,
+    time: cfg.time,
+    reverse: cfg.reverse,
+    rate: cfg.bitrate,
+    latency: cfg.latency,
+  })
   return {
     type: 'start',
     role: 'client',

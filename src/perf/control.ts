@@ -35,10 +35,14 @@ export class ControlChannel {
     if (!fed) socket.on('data', (d: Buffer) => this.feed(d, false))
     const closed = (err?: Error): void => {
       if (this.#failure) return
-      this.#failure = new PerfError('ERR_PERF_CONTROL_CLOSED', `${iperfErrorText(IperfErrno.IECTRLCLOSE)} (the ${peer} closed it${err ? `: ${err.message}` : ''})`, {
-        cause: err,
-        iperfErrno: IperfErrno.IECTRLCLOSE,
-      })
+      this.#failure = new PerfError(
+        'ERR_PERF_CONTROL_CLOSED',
+        `${iperfErrorText(IperfErrno.IECTRLCLOSE)} (the ${peer} closed it${err ? `: ${err.message}` : ''})`,
+        {
+          cause: err,
+          iperfErrno: IperfErrno.IECTRLCLOSE,
+        },
+      )
       this.#serve()
     }
     socket.on('end', () => closed())

@@ -143,7 +143,10 @@ export function udpHandshake(s: Socket, timeoutMs: number, signal: AbortSignal):
     }
     const onError = (err: Error): void => finish(new PerfError('ERR_PERF_STREAM', `unable to connect UDP stream: ${err.message}`, { cause: err }))
     const onAbort = (): void => finish(abortError(signal))
-    const timer = setTimeout(() => finish(new PerfError('ERR_PERF_STREAM', `the server did not answer the UDP stream's connect datagram within ${timeoutMs} ms`)), timeoutMs)
+    const timer = setTimeout(
+      () => finish(new PerfError('ERR_PERF_STREAM', `the server did not answer the UDP stream's connect datagram within ${timeoutMs} ms`)),
+      timeoutMs,
+    )
     signal.addEventListener('abort', onAbort, { once: true })
     s.on('message', onMessage)
     s.on('error', onError)

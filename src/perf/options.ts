@@ -1,14 +1,6 @@
 // Validation and defaults for perf.client() and perf.server(): thrown before
 // anything is opened, as TypeError/RangeError naming the option.
-import {
-  DEFAULT_PORT,
-  DEFAULT_UDP_RATE,
-  MAX_BLKSIZE,
-  MAX_STREAMS,
-  MAX_TIME,
-  MAX_UDP_BLKSIZE,
-  MIN_UDP_BLKSIZE,
-} from './protocol.js'
+import { DEFAULT_PORT, DEFAULT_UDP_RATE, MAX_BLKSIZE, MAX_STREAMS, MAX_TIME, MAX_UDP_BLKSIZE, MIN_UDP_BLKSIZE } from './protocol.js'
 import type { PerfClientOptions, PerfServerOptions } from './types.js'
 
 export interface ClientConfig {
@@ -47,7 +39,9 @@ function typeError(name: string, expected: string, value: unknown): TypeError & 
 }
 
 function rangeError(name: string, range: string, value: unknown): RangeError & Code {
-  return Object.assign(new RangeError(`The value of "options.${name}" is out of range. It must be ${range}. Received ${String(value)}`), { code: 'ERR_OUT_OF_RANGE' })
+  return Object.assign(new RangeError(`The value of "options.${name}" is out of range. It must be ${range}. Received ${String(value)}`), {
+    code: 'ERR_OUT_OF_RANGE',
+  })
 }
 
 function number(o: Record<string, unknown>, name: string, min: number, max: number, fallback: number, integer = true): number {
@@ -104,8 +98,10 @@ export function clientConfig(options: PerfClientOptions): ClientConfig {
     signal: signalOf(o),
   }
   if (latency) {
-    if (cfg.reverse) throw Object.assign(new TypeError('The "options.reverse" and "options.latency" options cannot be combined'), { code: 'ERR_INVALID_ARG_VALUE' })
-    if (cfg.parallel !== 1) throw Object.assign(new TypeError('The "options.latency" option measures one stream: "options.parallel" must be 1'), { code: 'ERR_INVALID_ARG_VALUE' })
+    if (cfg.reverse)
+      throw Object.assign(new TypeError('The "options.reverse" and "options.latency" options cannot be combined'), { code: 'ERR_INVALID_ARG_VALUE' })
+    if (cfg.parallel !== 1)
+      throw Object.assign(new TypeError('The "options.latency" option measures one stream: "options.parallel" must be 1'), { code: 'ERR_INVALID_ARG_VALUE' })
   }
   return cfg
 }

@@ -85,7 +85,14 @@ export function endJson(s: PerfSummary, extremes: TcpExtremes[]): Record<string,
   if (s.protocol === 'udp') {
     end.streams = s.streams.map((st) => ({
       udp: figuresJson(
-        { ...st.sender, lostPackets: st.receiver.lostPackets, lostPercent: st.receiver.lostPercent, jitterMs: st.receiver.jitterMs, outOfOrder: st.receiver.outOfOrder, duplicates: st.receiver.duplicates },
+        {
+          ...st.sender,
+          lostPackets: st.receiver.lostPackets,
+          lostPercent: st.receiver.lostPercent,
+          jitterMs: st.receiver.jitterMs,
+          outOfOrder: st.receiver.outOfOrder,
+          duplicates: st.receiver.duplicates,
+        },
         st.socket,
         { sender: s.role === 'client' ? !s.reverse : s.reverse },
       ),
@@ -131,7 +138,15 @@ export function endJson(s: PerfSummary, extremes: TcpExtremes[]): Record<string,
 }
 
 /** iperf3's `start.test_start` object. */
-export function testStartJson(t: { udp: boolean; parallel: number; blksize: number; time: number; reverse: boolean; rate: number; latency: boolean }): Record<string, unknown> {
+export function testStartJson(t: {
+  udp: boolean
+  parallel: number
+  blksize: number
+  time: number
+  reverse: boolean
+  rate: number
+  latency: boolean
+}): Record<string, unknown> {
   return {
     protocol: t.udp ? 'UDP' : 'TCP',
     num_streams: t.parallel,

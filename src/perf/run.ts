@@ -243,8 +243,16 @@ export class TestRun {
       }
       return { id: s.id, socket: s.socket, sender, receiver, extremes: x }
     })
-    const sent = total(streams.map((s) => s.sender), true, udp)
-    const received = total(streams.map((s) => s.receiver), false, udp)
+    const sent = total(
+      streams.map((s) => s.sender),
+      true,
+      udp,
+    )
+    const received = total(
+      streams.map((s) => s.receiver),
+      false,
+      udp,
+    )
     if (udp) {
       received.lostPercent = (sent.packets ?? 0) > 0 ? (100 * (received.lostPackets ?? 0)) / sent.packets! : 0
     }
@@ -269,7 +277,10 @@ export class TestRun {
       if (snd) summary.senderCongestion = snd
       if (rcv) summary.receiverCongestion = rcv
     }
-    summary.json.end = endJson(summary, streams.map((s) => s.extremes))
+    summary.json.end = endJson(
+      summary,
+      streams.map((s) => s.extremes),
+    )
     return summary
   }
 }
@@ -349,4 +360,3 @@ function parsePeerResults(j: Record<string, unknown>): {
   if (typeof j.congestion_used === 'string') out.congestion = j.congestion_used
   return out
 }
-

@@ -13,17 +13,7 @@ import { aborted, EventQueue, eventsOf, quiet } from './events.js'
 import { LatencyEchoStream } from './latency.js'
 import { stateError, withTimeout } from './net.js'
 import { serverConfig, type ServerConfig } from './options.js'
-import {
-  COOKIE_SIZE,
-  cookieText,
-  DEFAULT_TCP_BLKSIZE,
-  DEFAULT_UDP_BLKSIZE,
-  IperfErrno,
-  iperfErrorText,
-  MAX_STREAMS,
-  State,
-  udpConnect,
-} from './protocol.js'
+import { COOKIE_SIZE, cookieText, DEFAULT_TCP_BLKSIZE, DEFAULT_UDP_BLKSIZE, IperfErrno, iperfErrorText, MAX_STREAMS, State, udpConnect } from './protocol.js'
 import { systemInfo, testStartJson, timestampJson, VERSION } from './report.js'
 import { TestRun } from './run.js'
 import { displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
@@ -297,7 +287,14 @@ class ServerTest {
       this.#udpListener = null
     } else {
       this.wantsTcpStreams = true
-      await this.#until(withTimeout(new Promise<void>((resolve) => (this.#tcpArrived = resolve)), cfg.timeoutMs, `data connections from the client (${p.parallel} wanted)`, this.#signal))
+      await this.#until(
+        withTimeout(
+          new Promise<void>((resolve) => (this.#tcpArrived = resolve)),
+          cfg.timeoutMs,
+          `data connections from the client (${p.parallel} wanted)`,
+          this.#signal,
+        ),
+      )
     }
     chan.writeState(State.TEST_START)
     const congestion = p.udp ? undefined : (this.#streams[0] as TcpInStream | TcpOutStream).congestion()
@@ -319,7 +316,13 @@ class ServerTest {
     const phase = new AbortController()
     let st: number
     try {
-      st = await this.#until(Promise.race([chan.readState(limit), quiet(failure), receiving ? quiet(idle(this.#streams, cfg.timeoutMs, phase.signal)) : new Promise<never>(() => {})]))
+      st = await this.#until(
+        Promise.race([
+          chan.readState(limit),
+          quiet(failure),
+          receiving ? quiet(idle(this.#streams, cfg.timeoutMs, phase.signal)) : new Promise<never>(() => {}),
+        ]),
+      )
     } finally {
       phase.abort()
     }
@@ -420,5 +423,3 @@ class ServerTest {
     this.#chan.close()
   }
 }
-
-

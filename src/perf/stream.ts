@@ -94,7 +94,9 @@ export function idle(streams: PerfStream[], timeoutMs: number, cancel: AbortSign
         const last = Math.max(since, ...streams.map((s) => s.lastReceive))
         if (nowMs() - last > timeoutMs) {
           clearInterval(timer)
-          reject(new PerfError('ERR_PERF_TIMEOUT', `${iperfErrorText(IperfErrno.IENOMSG)}: nothing arrived for ${timeoutMs} ms`, { iperfErrno: IperfErrno.IENOMSG }))
+          reject(
+            new PerfError('ERR_PERF_TIMEOUT', `${iperfErrorText(IperfErrno.IENOMSG)}: nothing arrived for ${timeoutMs} ms`, { iperfErrno: IperfErrno.IENOMSG }),
+          )
         }
       },
       Math.min(1000, timeoutMs),

@@ -79,7 +79,10 @@ export function drainWithRecvInto(s: Socket, max = 10_000, size = 65536): Buffer
 
 const CAP_SYS_ADMIN = 21
 function hasSysAdmin(): boolean {
-  const line = fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'))
+  const line = fs
+    .readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CapEff:'))
   return line ? (BigInt(`0x${line.split(/\s+/)[1]}`) & (1n << BigInt(CAP_SYS_ADMIN))) !== 0n : false
 }
 
@@ -103,10 +106,13 @@ export async function onShapedLoopback(script: string, { rate = '8mbit', timeout
   try {
     // burst (16 KiB) lets a few datagrams straight through before the queue builds.
     nsExec(ns, ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', rate, 'burst', '16kb', 'limit', '4mb'])
-    const child = spawnNodeInNetns(ns, `
+    const child = spawnNodeInNetns(
+      ns,
+      `
       const print = (v) => { process.stdout.write(JSON.stringify(v) + '\\n'); process.exit(0) }
       setTimeout(() => print({ timedOut: true }), ${timeoutMs - 3000}).unref()
-      ;(async () => {\n${script}\n})().catch((e) => print({ thrown: String(e && e.stack || e) }))`)
+      ;(async () => {\n${script}\n})().catch((e) => print({ thrown: String(e && e.stack || e) }))`,
+    )
     try {
       return await within(child.next(), timeoutMs, 'the child on the shaped loopback')
     } finally {

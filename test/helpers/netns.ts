@@ -62,7 +62,10 @@ export function linkNetns(a: { ns: string; cidr: string; cidr6?: string }, b: { 
     { ns: a.ns, ifname: ifA, cidr: a.cidr, address: a.cidr.split('/')[0] },
     { ns: b.ns, ifname: ifB, cidr: b.cidr, address: b.cidr.split('/')[0] },
   ]
-  for (const [end, spec] of [[ends[0], a], [ends[1], b]] as const) {
+  for (const [end, spec] of [
+    [ends[0], a],
+    [ends[1], b],
+  ] as const) {
     nsExec(end.ns, ['ip', 'addr', 'add', end.cidr, 'dev', end.ifname])
     if (spec.cidr6) nsExec(end.ns, ['ip', '-6', 'addr', 'add', spec.cidr6, 'dev', end.ifname, 'nodad'])
     nsExec(end.ns, ['ip', 'link', 'set', end.ifname, 'up'])

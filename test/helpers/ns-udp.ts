@@ -30,7 +30,9 @@ export interface Received {
  * arrive has arrived.
  */
 export async function receiver(ns: string, type: 'udp4' | 'udp6', port: number, setup = '') {
-  const child = spawnNodeInNetns(ns, `
+  const child = spawnNodeInNetns(
+    ns,
+    `
     const s = netsock.createSocket({ type: '${type}', reuseAddr: true }).bind(${port})
     s.setAncillary({ ttl: true, pktinfo: true })
     ${setup}
@@ -40,7 +42,8 @@ export async function receiver(ns: string, type: 'udp4' | 'udp6', port: number, 
       if (text === 'end') setTimeout(() => { console.log(JSON.stringify({ got })); process.exit(0) }, 100)
       else got.push({ text, from: r.address, ttl: r.ttl, destination: r.destination })
     })
-    console.log(JSON.stringify({ ready: true }))`)
+    console.log(JSON.stringify({ ready: true }))`,
+  )
   try {
     await within(child.next(), 10_000, `the receiver in ${ns} to start`)
   } catch (err) {
@@ -65,10 +68,13 @@ export async function receiver(ns: string, type: 'udp4' | 'udp6', port: number, 
  * `done(value)`, and a throw is reported as `{ error: { message, code } }`.
  */
 export async function run(ns: string, code: string): Promise<any> {
-  const child = spawnNodeInNetns(ns, `
+  const child = spawnNodeInNetns(
+    ns,
+    `
     const done = (v = {}) => { process.stdout.write(JSON.stringify(v) + '\\n', () => process.exit(0)) }
     const attempt = (f) => { try { f(); return { ok: true } } catch (e) { return { error: { message: e.message, code: e.code, hint: e.hint } } } }
-    ;(async () => {\n${code}\n})().catch((e) => done({ thrown: String(e && e.stack || e) }))`)
+    ;(async () => {\n${code}\n})().catch((e) => done({ thrown: String(e && e.stack || e) }))`,
+  )
   try {
     const out = await within(child.next(), 10_000, `the script in ${ns}`)
     if (out && out.thrown) throw new Error(`script in ${ns} threw: ${out.thrown}`)

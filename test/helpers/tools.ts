@@ -24,10 +24,7 @@ export function haveTool(tool: string): boolean {
 export function testWithTools(tools: string[], caps: Capability[], name: string, fn: () => unknown | Promise<unknown>, timeout?: number): void {
   const missingTools = tools.filter((t) => !haveTool(t))
   const missingCaps = caps.filter((c) => !hasCapability(c))
-  const why = [
-    ...missingTools.map((t) => `${t} (apt-get install ${PACKAGES[t] ?? t})`),
-    ...missingCaps,
-  ]
+  const why = [...missingTools.map((t) => `${t} (apt-get install ${PACKAGES[t] ?? t})`), ...missingCaps]
   if (why.length === 0) test(name, fn, timeout)
   else if (required) {
     test(name, () => {

@@ -24,7 +24,9 @@ const value: OptionValueOf<'TCP_CONGESTION'> = 'reno'
 // Events: names and listener arguments are typed.
 s.on('message', (msg: Buffer, rinfo: RemoteInfo) => msg.length + rinfo.port)
 s.on('batch', (batch) => batch.data(0).length + batch.length)
-s.on('drain', () => undefined).on('close', () => undefined).on('errorqueue', () => s.readErrorQueue())
+s.on('drain', () => undefined)
+  .on('close', () => undefined)
+  .on('errorqueue', () => s.readErrorQueue())
 s.on('error', (err: Error) => err.message)
 // @ts-expect-error a misspelt event
 s.on('mesage', () => undefined)
