@@ -150,69 +150,26 @@ function netsockSocket() {
   return createSocket({ type: 'udp4' }).bind(0, ADDR)
 }
 
-/** netsock send(), one datagram per call, waiting for 'drain' whenever it returns false. */
-async function netsockSend(port, size, count) {
+/**
+ * Times one netsock sender on a fresh socket: `sender(s)` gives the call to
+ * repeat, which offers `perCall` datagrams and says whether the kernel took
+ * them all (else the rest is queued, and the loop waits for 'drain'). Stops
+ * after `count` datagrams or MAX_SEND_MS.
+ */
+async function timeNetsock(count, perCall, sender) {
   const s = netsockSocket()
   try {
-    const buf = payload(size)
+    const offer = sender(s)
     let waits = 0
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const deadline = t0 + MAX_SEND_MS
-    for (let i = 0; i < count; i++) {
-      if (!s.send(buf, port, ADDR)) {
+    for (let offered = 0, calls = 0; offered < count; offered += perCall, calls++) {
+      if (!offer()) {
         waits++
         await drained(s)
       }
-      if ((i & 4095) === 4095 && performance.now() > deadline) break
-    }
-    const seconds = (performance.now() - t0) / 1000
-    const { sent, eagain } = s.stats
-    return { sent, seconds, pps: sent / seconds, ...cpuSince(cpu0), eagain, drainWaits: waits }
-  } finally {
-    s.close()
-  }
-}
-
-/** netsock sendMany() in batches of BATCH views of one buffer (as C sendmmsg sends one buffer BATCH times). */
-async function netsockSendMany(port, size, count) {
-  const s = netsockSocket()
-  try {
-    const list = new Array(BATCH).fill(payload(size))
-    let waits = 0
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    const deadline = t0 + MAX_SEND_MS
-    for (let offered = 0, calls = 0; offered < count; offered += BATCH, calls++) {
-      if (s.sendMany(list, port, ADDR) < BATCH) {
-        waits++
-        await drained(s) // the rest was queued; 'drain' says the kernel took it
-      }
-      if ((calls & 255) === 255 && performance.now() > deadline) break
-    }
-    const seconds = (performance.now() - t0) / 1000
-    const { sent, eagain } = s.stats
-    return { sent, seconds, pps: sent / seconds, ...cpuSince(cpu0), eagain, drainWaits: waits }
-  } finally {
-    s.close()
-  }
-}
-
-/** netsock sendSegments(): GSO_SEGMENTS x GSO_SEGMENT bytes per call. */
-async function netsockSendSegments(port, segment, count) {
-  const s = netsockSocket()
-  try {
-    const big = payload(segment * GSO_SEGMENTS)
-    let waits = 0
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    const deadline = t0 + MAX_SEND_MS
-    for (let offered = 0, calls = 0; offered < count; offered += GSO_SEGMENTS, calls++) {
-      if (!s.sendSegments(big, segment, port, ADDR)) {
-        waits++
-        await drained(s)
-      }
-      if ((calls & 255) === 255 && performance.now() > deadline) break
+      if ((calls & 1023) === 1023 && performance.now() > deadline) break
     }
     const seconds = (performance.now() - t0) / 1000
     const { sent, eagain } = s.stats
@@ -222,56 +179,38 @@ async function netsockSendSegments(port, segment, count) {
   }
 }
 
+/** netsock send(), one datagram per call. */
+function netsockSend(port, size, count) {
+  const buf = payload(size)
+  return timeNetsock(count, 1, (s) => () => s.send(buf, port, ADDR))
+}
+
+/** netsock sendMany() in batches of BATCH views of one buffer (as C sendmmsg sends one buffer BATCH times). */
+function netsockSendMany(port, size, count) {
+  const list = new Array(BATCH).fill(payload(size))
+  return timeNetsock(count, BATCH, (s) => () => s.sendMany(list, port, ADDR) === BATCH)
+}
+
+/** netsock sendSegments(): GSO_SEGMENTS x GSO_SEGMENT bytes per call. */
+function netsockSendSegments(port, segment, count) {
+  const big = payload(segment * GSO_SEGMENTS)
+  return timeNetsock(count, GSO_SEGMENTS, (s) => () => s.sendSegments(big, segment, port, ADDR))
+}
+
 /**
  * netsock sendMessage() with ECN ECT(0) and the source address: one message
  * object, reused as a sender that fills its datagrams in place would.
  */
-async function netsockSendMessage(port, size, count) {
-  const s = netsockSocket()
-  try {
-    const message = { data: payload(size), port, address: ADDR, ecn: 'ect0', source: CONTROL_SOURCE }
-    let waits = 0
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    const deadline = t0 + MAX_SEND_MS
-    for (let i = 0; i < count; i++) {
-      if (!s.sendMessage(message)) {
-        waits++
-        await drained(s)
-      }
-      if ((i & 4095) === 4095 && performance.now() > deadline) break
-    }
-    const seconds = (performance.now() - t0) / 1000
-    const { sent, eagain } = s.stats
-    return { sent, seconds, pps: sent / seconds, ...cpuSince(cpu0), eagain, drainWaits: waits }
-  } finally {
-    s.close()
-  }
+function netsockSendMessage(port, size, count) {
+  const message = { data: payload(size), port, address: ADDR, ecn: 'ect0', source: CONTROL_SOURCE }
+  return timeNetsock(count, 1, (s) => () => s.sendMessage(message))
 }
 
 /** netsock sendMany() in batches of BATCH entries, each { data, ecn: 'ect0', source } (its own control messages). */
-async function netsockSendManyControl(port, size, count) {
-  const s = netsockSocket()
-  try {
-    const data = payload(size)
-    const list = Array.from({ length: BATCH }, () => ({ data, ecn: 'ect0', source: CONTROL_SOURCE }))
-    let waits = 0
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    const deadline = t0 + MAX_SEND_MS
-    for (let offered = 0, calls = 0; offered < count; offered += BATCH, calls++) {
-      if (s.sendMany(list, port, ADDR) < BATCH) {
-        waits++
-        await drained(s)
-      }
-      if ((calls & 255) === 255 && performance.now() > deadline) break
-    }
-    const seconds = (performance.now() - t0) / 1000
-    const { sent, eagain } = s.stats
-    return { sent, seconds, pps: sent / seconds, ...cpuSince(cpu0), eagain, drainWaits: waits }
-  } finally {
-    s.close()
-  }
+function netsockSendManyControl(port, size, count) {
+  const data = payload(size)
+  const list = Array.from({ length: BATCH }, () => ({ data, ecn: 'ect0', source: CONTROL_SOURCE }))
+  return timeNetsock(count, BATCH, (s) => () => s.sendMany(list, port, ADDR) === BATCH)
 }
 
 /** dgram.send with a callback each, at most DGRAM_IN_FLIGHT outstanding; counts completions without error. */

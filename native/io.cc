@@ -129,6 +129,17 @@ static napi_value EncodeSockaddr(napi_env env, napi_callback_info cbinfo) {
   return Number(env, len);
 }
 
+// One non-blocking sendto, retried on EINTR: bytes sent or -errno, as a number.
+static napi_value SendToResult(napi_env env, int fd, const uint8_t* data, size_t len, const uint8_t* addr,
+                               size_t addrLen) {
+  ssize_t n;
+  do
+    n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(addr),
+               static_cast<socklen_t>(addrLen));
+  while (n < 0 && errno == EINTR);
+  return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
+}
+
 // send(fd, data, offset, length, addr?) -> bytes sent or -errno (sendto, man 2 send).
 static napi_value Send(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "send");
@@ -139,12 +150,7 @@ static napi_value Send(napi_env env, napi_callback_info cbinfo) {
   if (!args.Int(0, &fd) || !args.ByteRange(1, &data, &len, &status) || !args.OptionalBytes(4, &addr, &addrLen))
     return nullptr;
   if (status != 0) return Number(env, status);
-  ssize_t n;
-  do
-    n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr),
-               static_cast<socklen_t>(addrLen));
-  while (n < 0 && errno == EINTR);
-  return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
+  return SendToResult(env, fd, data, len, addr, addrLen);
 }
 
 // sendTo(fd, data, addr?) -> bytes sent or -errno: all of `data` as one
@@ -158,12 +164,7 @@ static napi_value SendTo(napi_env env, napi_callback_info cbinfo) {
   if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || (args.count() > 2 && !args.Bytes(2, &addr, &addrLen)))
     return nullptr;
   if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
-  ssize_t n;
-  do
-    n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(addr),
-               static_cast<socklen_t>(addrLen));
-  while (n < 0 && errno == EINTR);
-  return Int32(env, n < 0 ? -errno : static_cast<int32_t>(n));
+  return SendToResult(env, fd, data, len, addr, addrLen);
 }
 
 // sendMsg(fd, data, controls, addr?) -> bytes sent or -errno: all of `data`

@@ -5,6 +5,7 @@
 // encoded into one reused scratch buffer only after every user-supplied value
 // has been read, so a getter that makes another option call cannot change
 // what this call sends.
+import { constants } from './constants.js'
 import { addon, type Bytes } from './native.js'
 import { check, errnoName, invalidArgType, invalidArgValue, outOfRange, wrongSocketType, type SystemErrorContext } from './errors.js'
 import { type Linger, type OptionSpec, type OptionValue, optionTable } from './option-table.js'
@@ -42,6 +43,16 @@ const scratchTimeval64 = new BigInt64Array(scratch, 0, 2)
 function optionLabel(level: number, name: number): string {
   for (const spec of optionTable.values()) if (spec.level === level && spec.optname === name) return spec.name
   return `level=${level} name=${name}`
+}
+
+/**
+ * Turns on drop counts for a datagram socket: with SO_RXQ_OVFL they ride
+ * along with received datagrams (man 7 socket), so it is set at creation and
+ * drops before the first reader count too. Best effort where it is missing
+ * (qemu-user answers ENOPROTOOPT): only the drop counts go.
+ */
+export function countDrops(fd: number): void {
+  setRawOption(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1, 'SO_RXQ_OVFL', (code) => (code === 'ENOPROTOOPT' ? { optional: true } : undefined))
 }
 
 /**

@@ -54,28 +54,17 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     const core = new SocketCore(fd, info, owned)
     super(core)
     this.#memory = memory
-    this.#readiness = new Readiness(core, (err) => this.#listeners.error > 0 && this.emit('error', err), {
-      hasErrorQueue: core.family !== 0 || info.kind === 'packet',
-    })
+    const onError = (err: Error): unknown => this.#listeners.error > 0 && this.emit('error', err)
+    this.#readiness = new Readiness(core, onError, { hasErrorQueue: core.family !== 0 || info.kind === 'packet' })
     const drain = (): void => {
       while (!this.closed && this.readErrorQueue() !== null);
     }
     this.#readiness.add(errorQueueSource(core, this.#listeners, () => this.emit('errorqueue'), drain))
-    if (core.stream)
-      this.#readiness.add(
-        (this.#waiters = new StreamWaiters(
-          core,
-          () => this.#readiness.update(),
-          (client) => new Socket(client, info, true, memory),
-        )),
-      )
-    // Drop counts ride along with received datagrams once SO_RXQ_OVFL is on
-    // (man 7 socket); set at once so drops before the first reader count too.
-    // Best effort where it is missing (qemu-user answers ENOPROTOOPT): only the drop counts go.
-    else if (owned)
-      sockopt.setRawOption(fd, constants.SOL_SOCKET, constants.SO_RXQ_OVFL, 1, 'SO_RXQ_OVFL', (code) =>
-        code === 'ENOPROTOOPT' ? { optional: true } : undefined,
-      )
+    if (core.stream) {
+      const accepted = (client: number): Socket => new Socket(client, info, true, memory)
+      this.#waiters = new StreamWaiters(core, () => this.#readiness.update(), accepted)
+      this.#readiness.add(this.#waiters)
+    } else if (owned) sockopt.countDrops(fd)
     // Listener counts change synchronously (the data path reads them); what to
     // poll for is settled on the next tick, after the caller's setup.
     this.#watchListeners()
@@ -138,10 +127,6 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     this.#tx = this.#io.sender
     this.#readiness.add(this.#io)
     return this.#io
-  }
-
-  #sender(operation: string): DatagramSender {
-    return this.#data(operation).sender
   }
 
   /** The kind this socket was created as ('udp4', 'tcp6', 'raw4', 'packet', ... or 'other'): createSocket's `type`. */
@@ -267,7 +252,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     // The hot path: an open socket's sender, and a whole non-empty view (it needs no detachment check).
     const tx = this.#tx
     if (tx !== null && typeof b !== 'number' && typedArrayBytes(data) > 0) return tx.sendView(data as ArrayBufferView, a, b)
-    const io = this.#sender('send')
+    const io = this.#data('send').sender
     const bytes = ArrayBuffer.isView(data) && data.byteLength !== 0 ? data : typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
     if (typeof b === 'number') {
       const offset = validateInteger(a, 'offset', 0, bytes.byteLength)
@@ -288,7 +273,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    * s.sendMany([a, b, { data: c, port: 6000 }], 5000, '127.0.0.1')
    */
   sendMany(list: readonly SendManyEntry[], port?: number, address?: string): number {
-    return this.#sender('sendMany').sendMany(list, port, address)
+    return this.#data('sendMany').sender.sendMany(list, port, address)
   }
 
   /**
@@ -301,7 +286,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    * s.sendSegments(Buffer.alloc(48_000), 1200, 5000, '127.0.0.1')   // 40 datagrams, 1 syscall
    */
   sendSegments(data: Bytes, segmentSize: number, port?: number, address?: string): boolean {
-    const io = this.#sender('sendSegments')
+    const io = this.#data('sendSegments').sender
     const bytes = validateBytes(data, 'data')
     validateInteger(segmentSize, 'segmentSize', 1, addon.limits.maxUdpPayload)
     return io.sendSegments(bytes, segmentSize, io.destination(port, address))
@@ -317,7 +302,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
    * @example s.sendMessage({ data, port: 4433, address: '192.0.2.7', ecn: 'ect0', source: '192.0.2.1' })
    */
   sendMessage(message: OutgoingMessage): boolean {
-    return this.#sender('sendMessage').sendMessage(message)
+    return this.#data('sendMessage').sender.sendMessage(message)
   }
 
   /**
@@ -332,7 +317,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
 
   /** True while sendSegments uses GSO on this socket (probed on the socket itself, once). */
   get gso(): boolean {
-    return !this.closed && this.core.family !== 0 && !this.core.stream && this.#sender('gso').gso
+    return !this.closed && this.core.family !== 0 && !this.core.stream && this.#data('gso').sender.gso
   }
 
   /**

@@ -13,7 +13,7 @@ import { clientConfig, type ClientConfig } from './options.js'
 import { cookieText, DEFAULT_TCP_BLKSIZE, DEFAULT_UDP_BLKSIZE, makeCookie, State } from './protocol.js'
 import { systemInfo, testStartJson, timestampJson, VERSION } from './report.js'
 import { TestRun, type RunSetup } from './run.js'
-import { displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
+import { connectedJson, idle, shown, streamId, type PerfStream } from './stream.js'
 import { adoptTcp, TcpInStream, TcpOutStream } from './tcp-stream.js'
 import type { PerfClientEvent, PerfClientOptions, PerfStart } from './types.js'
 import { UdpInStream, UdpOutStream } from './udp-stream.js'
@@ -173,13 +173,7 @@ async function openStream(cfg: ClientConfig, to: Resolved, cookie: Buffer, index
 
 function startEvent(cfg: ClientConfig, blksize: number, mss: number, cookie: Buffer, streams: PerfStream[]): PerfStart {
   const json: Record<string, unknown> = {
-    connected: streams.map((s) => ({
-      socket: s.socket,
-      local_host: displayAddress(s.local.address),
-      local_port: s.local.port,
-      remote_host: displayAddress(s.remote.address),
-      remote_port: s.remote.port,
-    })),
+    connected: connectedJson(streams),
     version: VERSION,
     system_info: systemInfo(),
     timestamp: timestampJson(),

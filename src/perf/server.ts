@@ -16,7 +16,7 @@ import { serverConfig, type ServerConfig } from './options.js'
 import { COOKIE_SIZE, cookieText, DEFAULT_TCP_BLKSIZE, DEFAULT_UDP_BLKSIZE, IperfErrno, iperfErrorText, MAX_STREAMS, State, udpConnect } from './protocol.js'
 import { systemInfo, testStartJson, timestampJson, VERSION } from './report.js'
 import { TestRun } from './run.js'
-import { displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
+import { connectedJson, displayAddress, idle, shown, streamId, type PerfStream } from './stream.js'
 import { adoptTcp, TcpInStream, TcpOutStream, type AdoptedTcp } from './tcp-stream.js'
 import type { PerfServerEvent, PerfServerOptions, PerfStart } from './types.js'
 import { UdpInStream, UdpOutStream } from './udp-stream.js'
@@ -382,13 +382,7 @@ class ServerTest {
     const ctl = this.#tcp.socket
     const peer = { address: displayAddress(ctl.remoteAddress ?? ''), port: ctl.remotePort ?? 0 }
     const json: Record<string, unknown> = {
-      connected: this.#streams.map((s) => ({
-        socket: s.socket,
-        local_host: displayAddress(s.local.address),
-        local_port: s.local.port,
-        remote_host: displayAddress(s.remote.address),
-        remote_port: s.remote.port,
-      })),
+      connected: connectedJson(this.#streams),
       version: VERSION,
       system_info: systemInfo(),
       timestamp: timestampJson(),

@@ -84,6 +84,17 @@ export function shown(e: Endpoint): Endpoint {
   return { address: displayAddress(e.address), port: e.port }
 }
 
+/** The `connected` list of iperf3's JSON start object: each stream's socket and endpoints. */
+export function connectedJson(streams: readonly PerfStream[]): Record<string, unknown>[] {
+  return streams.map((s) => ({
+    socket: s.socket,
+    local_host: displayAddress(s.local.address),
+    local_port: s.local.port,
+    remote_host: displayAddress(s.remote.address),
+    remote_port: s.remote.port,
+  }))
+}
+
 /** Rejects when no stream has received anything for `timeoutMs` (iperf3's --rcv-timeout); `cancel` stops watching. */
 export function idle(streams: PerfStream[], timeoutMs: number, cancel: AbortSignal): Promise<never> {
   const since = nowMs()
