@@ -11,7 +11,7 @@ import { SendQueue } from './send-queue.js'
 import type { SocketCore } from './socket-core.js'
 import { decodeSockaddr, SockaddrCache } from './sockaddr.js'
 import { type SocketStats, STAT } from './stats.js'
-import { typedArrayBytes, unusableBytes, validateAddress, validateBytes, validateInteger, validateObject } from './validate.js'
+import { safeByteLength, typedArrayBytes, unusableBytes, validateAddress, validateBytes, validateInteger, validateObject } from './validate.js'
 
 const EAGAIN = -os.constants.errno.EAGAIN
 const EIO = -os.constants.errno.EIO
@@ -21,7 +21,7 @@ const BROADCAST_HINT = "sending to a broadcast address needs SO_BROADCAST: creat
 const C = addon.sendLayout
 // Read once here: the hot path then loads them from this module's scope.
 const native = addon
-const { sent: SENT, bytesSent: BYTES_SENT, queued: QUEUED } = STAT
+const { sent: SENT, bytesSent: BYTES_SENT } = STAT
 const { maxBatch: MAX_BATCH, maxUdpPayload: MAX_GSO_BYTES, maxGsoSegments: MAX_GSO_SEGMENTS } = addon.limits
 
 /**
@@ -44,7 +44,7 @@ export interface SenderHost {
 /** Bytes of a typed array, DataView or ArrayBuffer (a typed array's read the fast way). */
 function byteLength(data: Bytes): number {
   const n = typedArrayBytes(data)
-  return n >= 0 ? n : data.byteLength
+  return n >= 0 ? n : safeByteLength(data)
 }
 
 function viewOf(data: Bytes, offset: number, length: number): Uint8Array {
@@ -166,7 +166,7 @@ export class DatagramSender {
   sendView(data: ArrayBufferView, port: unknown, address: unknown): boolean {
     const addr = port === this.#lastPort && address === this.#lastAddress ? this.#last : this.destination(port, address)
     const raw = this.#raw
-    if (raw[QUEUED] > 0) return (this.#enqueue(viewOf(data, 0, data.byteLength), addr), this.#wait())
+    if (this.#queue.size > 0) return (this.#enqueue(viewOf(data, 0, data.byteLength), addr), this.#wait())
     const fd = this.#core.fd
     let rc = addr === undefined ? native.sendTo(fd, data) : native.sendTo(fd, data, addr)
     if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendTo(fd, data, addr)
@@ -249,7 +249,7 @@ export class DatagramSender {
       // One datagram, the common case, sent from here (no further call on
       // the way); the counters are read before the system call.
       const raw = this.#raw
-      if (raw[QUEUED] === 0) {
+      if (this.#queue.size === 0) {
         const fd = this.#core.fd
         const control = this.#controlBytes
         const rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
@@ -273,7 +273,7 @@ export class DatagramSender {
     // The counters are read before the call: after a system call the memory
     // it did not touch is cold, so the success path touches only them.
     const raw = this.#raw
-    if (raw[QUEUED] > 0) {
+    if (this.#queue.size > 0) {
       this.#enqueue(viewOf(bytes, 0, length), addr, this.#control, 0)
       return this.#wait()
     }
@@ -453,7 +453,7 @@ export class DatagramSender {
     const addrAt = (i: number): Uint8Array | undefined => (Array.isArray(addrs) ? addrs[i] : addrs)
     const raw = this.#raw // read before the system call, like the rest the success path uses
     let sent = 0
-    if (raw[QUEUED] === 0) {
+    if (this.#queue.size === 0) {
       const fd = this.#core.fd
       while (sent < count) {
         const n = Math.min(count - sent, MAX_BATCH)

@@ -253,7 +253,7 @@ export class Socket<K extends SocketKind | 'other' = SocketKind | 'other'> exten
     const tx = this.#tx
     if (tx !== null && typeof b !== 'number' && typedArrayBytes(data) > 0) return tx.sendView(data as ArrayBufferView, a, b)
     const io = this.#data('send').sender
-    const bytes = ArrayBuffer.isView(data) && data.byteLength !== 0 ? data : typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
+    const bytes = typeof data === 'string' ? Buffer.from(data) : validateBytes(data, 'data')
     if (typeof b === 'number') {
       const offset = validateInteger(a, 'offset', 0, bytes.byteLength)
       const length = validateInteger(b, 'length', 0, bytes.byteLength - offset)

@@ -58,13 +58,26 @@ export function typedArrayBytes(value: unknown): number {
 }
 
 /**
+ * `value.byteLength`, but 0 instead of a TypeError for a DataView whose
+ * buffer was detached or shrank away (typed arrays and buffers read 0 then).
+ */
+export function safeByteLength(value: ArrayBufferView | ArrayBufferLike): number {
+  if (!(value instanceof DataView)) return value.byteLength
+  try {
+    return value.byteLength
+  } catch {
+    return 0
+  }
+}
+
+/**
  * Why an empty view or buffer cannot be used: 'detached' (its ArrayBuffer
  * was transferred), 'out-of-bounds' (a fixed view over a resizable
  * ArrayBuffer that shrank below it), or null. Only a zero-length value can
  * be either, so callers test just those.
  */
 export function unusableBytes(value: ArrayBufferView | ArrayBufferLike): 'detached' | 'out-of-bounds' | null {
-  if (value.byteLength !== 0 || value instanceof SharedArrayBuffer) return null
+  if (safeByteLength(value) !== 0 || value instanceof SharedArrayBuffer) return null
   if (!ArrayBuffer.isView(value)) {
     try {
       new Uint8Array(value)
@@ -90,7 +103,7 @@ export function unusableBytes(value: ArrayBufferView | ArrayBufferLike): 'detach
  */
 export function validateBytes(value: unknown, name: string): ArrayBufferView | ArrayBuffer {
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
-    const unusable = value.byteLength === 0 ? unusableBytes(value) : null
+    const unusable = safeByteLength(value) === 0 ? unusableBytes(value) : null
     if (unusable) throw unusable === 'detached' ? bufferDetached(name) : bufferOutOfBounds(name)
     // The addon takes shared memory through a typed array view.
     return value instanceof SharedArrayBuffer ? new Uint8Array(value) : value

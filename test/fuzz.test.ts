@@ -219,7 +219,7 @@ describe('fuzzing the public API', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('send', 'sendMany', 'sendSegments', 'recvInto', 'setOption', 'setsockopt', 'setAncillary', 'attachFilter'),
-        fc.array(fc.constantFrom('plain', 'resizable', 'tracking', 'shared', 'growable'), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.constantFrom('plain', 'resizable', 'tracking', 'shared', 'growable', 'dataview', 'dataview-resizable'), { minLength: 1, maxLength: 4 }),
         fc.array(fc.constantFrom('transfer', 'shrink', 'grow', 'close', 'none'), { minLength: 1, maxLength: 3 }),
         fc.integer({ min: 1, max: 64 }),
         async (method, kinds, actions, size) => {
@@ -324,17 +324,20 @@ describe('fuzzing the public API', () => {
   })
 })
 
-/** A non-empty view of 0x5a bytes over a plain, resizable (fixed or length-tracking), shared or growable buffer. */
-function makeView(kind: string, size: number): { view: Uint8Array; buffer: ArrayBufferLike } {
+/**
+ * A non-empty view of 0x5a bytes over a plain, resizable (fixed or length-tracking), shared or
+ * growable buffer; a DataView over a plain or resizable one ('dataview', 'dataview-resizable').
+ */
+function makeView(kind: string, size: number): { view: ArrayBufferView; buffer: ArrayBufferLike } {
   const buffer =
-    kind === 'resizable' || kind === 'tracking'
+    kind === 'resizable' || kind === 'tracking' || kind === 'dataview-resizable'
       ? new ArrayBuffer(size, { maxByteLength: size * 2 })
       : kind === 'shared'
         ? new SharedArrayBuffer(size)
         : kind === 'growable'
           ? new SharedArrayBuffer(size, { maxByteLength: size * 2 })
           : new ArrayBuffer(size)
-  const view = kind === 'tracking' ? new Uint8Array(buffer) : new Uint8Array(buffer, 0, size)
-  view.fill(0x5a)
-  return { view, buffer }
+  new Uint8Array(buffer).fill(0x5a)
+  if (kind.startsWith('dataview')) return { view: new DataView(buffer, 0, size), buffer }
+  return { view: kind === 'tracking' ? new Uint8Array(buffer) : new Uint8Array(buffer, 0, size), buffer }
 }

@@ -631,4 +631,59 @@ print(p.stdout.readline().strip()); p.wait(timeout=60)
     expect(r.stderr).toBe('')
     expect(JSON.parse(r.stdout).growthMB).toBeLessThan(20)
   }, 120_000)
+
+  test('zeroing stats.raw while a datagram is queued does not let a later send overtake it', () => {
+    // Python makes an AF_UNIX datagram pair and hands both ends to a node child.
+    const child = `
+      const n = require(${distLiteral})
+      const a = n.createSocket({ fd: Number(process.env.A_FD) })
+      const b = n.createSocket({ fd: Number(process.env.B_FD) })
+      let seq = 0
+      const mk = () => { const d = Buffer.alloc(64); d.writeUInt32LE(seq++, 0); return d }
+      while (a.send(mk()) && seq < 100000);
+      const queuedAt = seq - 1
+      a.stats.raw.fill(0)
+      const got = []
+      const buf = Buffer.alloc(64)
+      const readAll = () => { let r; while ((r = b.recvInto(buf)) !== null) got.push(buf.readUInt32LE(0)) }
+      readAll()
+      const later = a.send(mk())
+      a.once('drain', () => setImmediate(() => { readAll(); console.log(JSON.stringify({ queuedAt, later, got, total: seq })); a.close(); b.close() }))`
+    const py = `
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+p = subprocess.Popen([sys.argv[1], '-e', sys.argv[2]], pass_fds=[a.fileno(), b.fileno()], stdout=subprocess.PIPE, text=True, env={'A_FD': str(a.fileno()), 'B_FD': str(b.fileno())})
+a.close(); b.close()
+print(p.stdout.readline().strip()); p.wait(timeout=60)
+`
+    const r = spawnSync('python3', ['-c', py, process.execPath, child], { encoding: 'utf8', timeout: 90_000 })
+    expect(r.stderr).toBe('')
+    const out = JSON.parse(r.stdout)
+    expect(out.queuedAt).toBeGreaterThan(0)
+    expect(out.later).toBe(false) // queued behind the waiting datagram, whatever the counters say
+    expect(out.got).toEqual(Array.from({ length: out.total }, (_, i) => i))
+  })
+
+  test('a DataView whose buffer was detached is ERR_BUFFER_DETACHED in send, sendMany and sendMessage', () => {
+    const s = track(createSocket({ type: 'udp4' }).bind(0, '127.0.0.1'))
+    const port = portOf(s)
+    const detachedView = (): DataView => {
+      const view = new DataView(new ArrayBuffer(8))
+      structuredClone(view.buffer, { transfer: [view.buffer] })
+      return view
+    }
+    expect(thrown(() => s.send(detachedView(), port, '127.0.0.1')).code).toBe('ERR_BUFFER_DETACHED')
+    expect(thrown(() => s.sendMany([detachedView()], port, '127.0.0.1')).code).toBe('ERR_BUFFER_DETACHED')
+    expect(thrown(() => s.sendMessage({ data: detachedView(), port, address: '127.0.0.1' })).code).toBe('ERR_BUFFER_DETACHED')
+    // Detached by a getter of a later entry, after the first was checked.
+    const view = new DataView(new ArrayBuffer(8))
+    const entry = {
+      get data() {
+        structuredClone(view.buffer, { transfer: [view.buffer] })
+        return Buffer.alloc(4)
+      },
+    }
+    expect(thrown(() => s.sendMany([view, entry], port, '127.0.0.1')).code).toBe('ERR_BUFFER_DETACHED')
+    expect(s.stats.sent).toBe(0)
+  })
 })
