@@ -6,11 +6,15 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, describe, expect, test } from 'vitest'
+import { afterAll, describe, expect, test, vi } from 'vitest'
 import { cleanupNetns, createNetns, linkNetns } from './helpers/netns.js'
 import { testWithCaps } from './helpers/privilege.js'
 
 const bin = path.resolve(__dirname, '../bin/netsock.cjs')
+// Each test starts netsock's CLI one or more times (up to 16 in a row); under the ASan build
+// on a loaded machine a start takes over a second, so the budget is per file, not 20 s.
+vi.setConfig({ testTimeout: 180_000 })
+
 const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, input })
 /** The command run inside network namespace `ns`. */
 const runIn = (ns: string, args: string[]) => spawnSync('ip', ['netns', 'exec', ns, process.execPath, bin, ...args], { encoding: 'utf8', timeout: 60_000 })
