@@ -245,20 +245,7 @@ export class DatagramSender {
     if (length <= 0) length = byteLength(bytes)
     if (!controlled) return this.send(bytes, 0, length, addr)
     const segment = this.#control[C.flags] & C.SEGMENT ? this.#control[C.segment] : 0
-    if (segment === 0) {
-      // One datagram, the common case, sent from here (no further call on
-      // the way); the counters are read before the system call.
-      const raw = this.#raw
-      if (this.#queue.size === 0) {
-        const fd = this.#core.fd
-        const control = this.#controlBytes
-        const rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
-        if (rc < 0) return this.#msgRefused(rc, bytes, length, addr, 1)
-        raw[SENT]++
-        raw[BYTES_SENT] += rc
-        return true
-      }
-    }
+    if (segment === 0) return this.#sendOne(bytes, length, addr, 1) // one datagram, the common case
     if (segment > 0 && (length <= segment || length > MAX_GSO_BYTES || Math.ceil(length / segment) > MAX_GSO_SEGMENTS || !this.gso)) {
       // One datagram needs no GSO; a train the kernel cannot take in one call goes as datagrams.
       this.#control[C.flags] &= ~C.SEGMENT
