@@ -17,6 +17,7 @@ Instance* GetInstance(napi_env env) {
 void FreeInstance(Instance* inst) {
   napi_remove_async_cleanup_hook(inst->cleanup);
   delete inst->io;
+  delete inst->slot;
   delete inst;
 }
 

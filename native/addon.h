@@ -13,6 +13,7 @@ namespace netsock {
 
 struct PollHandle;
 struct IoScratch;
+struct SendSlot;
 
 // Per-environment state (main thread or one worker). Holds every fd the addon
 // opened or adopted and every live poll handle, so that a terminating worker
@@ -24,7 +25,8 @@ struct Instance {
   uv_loop_t* loop = nullptr;
   size_t closing = 0;
   bool tearing_down = false;
-  IoScratch* io = nullptr;  // batched-call scratch, made on first use
+  IoScratch* io = nullptr;   // batched-call scratch, made on first use
+  SendSlot* slot = nullptr;  // sendTo / sendMsg's destination and control (io.h), made at load
 };
 
 Instance* GetInstance(napi_env env);

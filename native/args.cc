@@ -4,16 +4,8 @@
 
 namespace netsock {
 
-// Bytes per element of each napi_typedarray_type, in enum order
-// (int8 .. biguint64); anything newer counts as bytes.
-static size_t ElementSize(napi_typedarray_type type) {
-  static const size_t kSizes[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
-  size_t t = static_cast<size_t>(type);
-  return t < sizeof(kSizes) / sizeof(kSizes[0]) ? kSizes[t] : 1;
-}
-
 Args::Args(napi_env env, napi_callback_info info, const char* name) : env_(env), name_(name) {
-  if (napi_get_cb_info(env, info, &argc_, argv_, nullptr, nullptr) != napi_ok) argc_ = 0;
+  if (napi_get_cb_info(env, info, &argc_, argv_, nullptr, &data_) != napi_ok) argc_ = 0;
   if (argc_ > kMax) argc_ = kMax;
 }
 
@@ -60,22 +52,16 @@ bool Args::String(size_t i, std::string* out) {
 }
 
 bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
-  // The typed-array query comes first and doubles as the type check: it is
-  // the hot path of every send.
-  napi_typedarray_type type;
-  size_t length;
+  // Any ArrayBufferView (a typed array of any kind, a DataView) through the
+  // Buffer query, which is one check where the typed-array query walks the
+  // element types; it doubles as the type check and is the hot path of
+  // every send. Its length is in bytes, 0 when detached or out of bounds.
   void* ptr;
-  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, nullptr, nullptr) == napi_ok) {
+  if (napi_get_buffer_info(env, v, &ptr, len) == napi_ok) {
     *data = static_cast<uint8_t*>(ptr);
-    *len = length * ElementSize(type);
     return true;
   }
   bool is = false;
-  if (napi_is_dataview(env, v, &is) == napi_ok && is &&
-      napi_get_dataview_info(env, v, len, &ptr, nullptr, nullptr) == napi_ok) {
-    *data = static_cast<uint8_t*>(ptr);
-    return true;
-  }
   if (napi_is_arraybuffer(env, v, &is) == napi_ok && is && napi_get_arraybuffer_info(env, v, &ptr, len) == napi_ok) {
     *data = static_cast<uint8_t*>(ptr);
     return true;

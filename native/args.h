@@ -33,6 +33,9 @@ class Args {
   napi_env env() const { return env_; }
   size_t count() const { return argc_; }
   napi_value operator[](size_t i) const { return i < argc_ ? argv_[i] : nullptr; }
+  // The function's data: the environment's Instance for every function
+  // ExportAll made (read with the arguments, so it costs the call nothing).
+  void* data() const { return data_; }
   // True when argument i is absent, undefined or null.
   bool Missing(size_t i) const;
 
@@ -57,6 +60,7 @@ class Args {
   const char* name_;
   size_t argc_ = kMax;
   napi_value argv_[kMax];
+  void* data_ = nullptr;
 };
 
 // Bytes of one value (an element of an array argument); false after a TypeError.
@@ -74,16 +78,18 @@ inline napi_value Errno(napi_env env, int err) {
 // rc when >= 0, else -errno of the call that just failed.
 napi_value SyscallResult(napi_env env, long rc);
 
-// One exported function.
+// One exported function; its data (Args::data) is the environment's instance data.
 struct Export {
   const char* name;
   napi_callback fn;
 };
 template <size_t N>
 void ExportAll(napi_env env, napi_value exports, const Export (&list)[N]) {
+  void* instance = nullptr;
+  napi_get_instance_data(env, &instance);
   for (const Export& e : list) {
     napi_value fn;
-    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, nullptr, &fn);
+    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, instance, &fn);
     napi_set_named_property(env, exports, e.name, fn);
   }
 }

@@ -16,8 +16,8 @@
 
 namespace netsock {
 
-static IoScratch* Scratch(napi_env env) {
-  Instance* inst = GetInstance(env);
+static IoScratch* Scratch(const Args& args) {
+  auto* inst = static_cast<Instance*>(args.data());
   if (inst->io == nullptr) inst->io = new IoScratch();
   return inst->io;
 }
@@ -153,43 +153,53 @@ static napi_value Send(napi_env env, napi_callback_info cbinfo) {
   return SendToResult(env, fd, data, len, addr, addrLen);
 }
 
-// sendTo(fd, data, addr?) -> bytes sent or -errno: all of `data` as one
-// datagram (sendto, man 2 send), to addr or, without it, the connected peer.
-// The common send(): three arguments to convert instead of five.
+// The destination a sendTo / sendMsg names: addrLen bytes of the send slot,
+// or none (addrLen 0: the connected peer); false after a RangeError.
+static bool SlotAddress(Args& args, size_t arg, const uint8_t** addr, size_t* addrLen) {
+  int32_t n;
+  if (!args.Int(arg, &n)) return false;
+  if (n < 0 || n > kAddrStride) return args.RangeError("address length out of range");
+  *addr = n > 0 ? static_cast<Instance*>(args.data())->slot->addr : nullptr;
+  *addrLen = static_cast<size_t>(n);
+  return true;
+}
+
+// sendTo(fd, data, addrLen) -> bytes sent or -errno: all of `data` as one
+// datagram (sendto, man 2 send) to the first addrLen bytes of the send slot
+// (the sockaddr JS put there), or with addrLen 0 to the connected peer. The
+// common send(): three plain arguments, one of them bytes.
 static napi_value SendTo(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "sendTo");
   int32_t fd;
-  uint8_t *data, *addr = nullptr;
+  uint8_t* data;
+  const uint8_t* addr = nullptr;
   size_t len, addrLen = 0;
-  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || (args.count() > 2 && !args.Bytes(2, &addr, &addrLen)))
-    return nullptr;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || !SlotAddress(args, 2, &addr, &addrLen)) return nullptr;
   if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
   return SendToResult(env, fd, data, len, addr, addrLen);
 }
 
-// sendMsg(fd, data, controls, addr?) -> bytes sent or -errno: all of `data`
-// as one datagram (or one GSO train) with the control messages of the first
-// sendmeta record of `controls` (sendmsg, man 2 sendmsg); without addr, to
-// the connected peer.
+// sendMsg(fd, data, addrLen) -> bytes sent or -errno: all of `data` as one
+// datagram (or one GSO train) with the control messages of the send slot's
+// sendmeta record (sendmsg, man 2 sendmsg), to the slot's sockaddr as for
+// sendTo (addrLen 0: the connected peer).
 static napi_value SendMsg(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "sendMsg");
   int32_t fd;
-  uint8_t *data, *addr = nullptr;
+  uint8_t* data;
+  const uint8_t* addr = nullptr;
   size_t len, addrLen = 0;
-  const int32_t* control = nullptr;
-  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || !ControlAt(args, 2, 0, &control) ||
-      (args.count() > 3 && !args.Bytes(3, &addr, &addrLen)))
-    return nullptr;
+  if (!args.Int(0, &fd) || !args.Bytes(1, &data, &len) || !SlotAddress(args, 2, &addr, &addrLen)) return nullptr;
   if (len == 0 && DetachedStatus(env, args[1]) != 0) return Int32(env, kErrDetached);
   iovec iov = {data, len};
   alignas(cmsghdr) unsigned char buf[kControlBytes];
   msghdr h;
   memset(&h, 0, sizeof(h));
-  h.msg_name = addr;
+  h.msg_name = const_cast<uint8_t*>(addr);
   h.msg_namelen = static_cast<socklen_t>(addrLen);
   h.msg_iov = &iov;
   h.msg_iovlen = 1;
-  PrepareControl(&h, control, buf, sizeof(buf));
+  PrepareControl(&h, static_cast<Instance*>(args.data())->slot->control, buf, sizeof(buf));
   ssize_t n;
   do n = sendmsg(fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
@@ -205,11 +215,65 @@ static int Element(napi_env env, napi_value list, uint32_t i, uint8_t** data, si
   return *len == 0 ? DetachedStatus(env, item) : 0;
 }
 
-// sendMany(fd, datas, addrs, start, count, controls?) -> datagrams sent or -errno.
-// datas: Array of byte views; addrs: one sockaddr for all, an Array of
-// sockaddrs (entries may be undefined for the default), or undefined;
-// controls: sendmeta records parallel to datas (record i for datas[i]), or
-// undefined. A detached entry sends nothing and returns kErrDetached.
+// Where the datagrams of a sendMany come from. Without spans, source i is
+// datagram i, whole. With spans (Int32Array, kSpanInts per datagram: source
+// index, byte offset, length), datagrams are ranges of the sources; entries
+// over one ArrayBuffer share it as one source, so a batch over one buffer
+// reads one JS value instead of one per datagram. A source is resolved when
+// the index changes from the datagram before (JS numbers sources in order).
+class SendSources {
+ public:
+  static constexpr size_t kSpanInts = 3;
+
+  SendSources(napi_env env, napi_value sources, const int32_t* spans) : env_(env), sources_(sources), spans_(spans) {}
+
+  // Bytes of datagram i: 0, kErrDetached / kErrOutOfBounds (nothing to send
+  // there: the range left its source), or -1 after a TypeError.
+  int At(uint32_t i, uint8_t** data, size_t* len) {
+    if (spans_ == nullptr) return Element(env_, sources_, i, data, len);
+    const int32_t* span = spans_ + i * kSpanInts;
+    if (span[0] < 0) return -1;
+    if (span[0] != current_) {
+      current_ = span[0];
+      status_ = Element(env_, sources_, static_cast<uint32_t>(current_), &base_, &size_);
+    }
+    if (status_ != 0) return status_;
+    if (span[1] < 0 || span[2] < 0 || static_cast<size_t>(span[1]) + static_cast<size_t>(span[2]) > size_)
+      return kErrOutOfBounds;
+    *data = base_ + span[1];
+    *len = static_cast<size_t>(span[2]);
+    return 0;
+  }
+
+ private:
+  napi_env env_;
+  napi_value sources_;
+  const int32_t* spans_;
+  int32_t current_ = -1;
+  int status_ = 0;
+  uint8_t* base_ = nullptr;
+  size_t size_ = 0;
+};
+
+// The spans argument `arg` covering datagrams [0, end), or false after a RangeError.
+static bool SpansOf(Args& args, size_t arg, size_t end, const int32_t** out) {
+  uint8_t* bytes;
+  size_t len;
+  if (!args.Bytes(arg, &bytes, &len)) return false;
+  if (end * SendSources::kSpanInts * sizeof(int32_t) > len ||
+      reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
+    return args.RangeError("send spans too small or misaligned");
+  *out = reinterpret_cast<const int32_t*>(bytes);
+  return true;
+}
+
+// sendMany(fd, sources, addrs, start, count, controls?, spans?) -> datagrams
+// sent or -errno. sources: Array of bytes, one per datagram, or, with spans,
+// the buffers the spans index (see SendSources); addrs: one sockaddr for
+// all, an Array of sockaddrs (entries may be undefined for the default), or
+// undefined; controls: sendmeta records parallel to the datagrams (record i
+// for datagram i), or undefined. A detached entry sends nothing and returns
+// kErrDetached (kErrOutOfBounds for a span outside its source).
 static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   Args args(env, cbinfo, "sendMany");
   int32_t fd, start, count;
@@ -218,9 +282,13 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   uint32_t total = 0;
   if (napi_is_array(env, args[1], &isArray) != napi_ok || !isArray ||
       napi_get_array_length(env, args[1], &total) != napi_ok)
-    return args.TypeError("datas must be an array"), nullptr;
-  if (start < 0 || count < 0 || static_cast<uint32_t>(start) + static_cast<uint32_t>(count) > total)
+    return args.TypeError("sources must be an array"), nullptr;
+  const int32_t* spans = nullptr;
+  if (!args.Missing(6)) {
+    if (start < 0 || count < 0 || !SpansOf(args, 6, static_cast<size_t>(start) + count, &spans)) return nullptr;
+  } else if (start < 0 || count < 0 || static_cast<uint32_t>(start) + static_cast<uint32_t>(count) > total) {
     return args.RangeError("batch outside the list"), nullptr;
+  }
   if (count > kMaxBatch) count = kMaxBatch;
   bool perEntry = false;
   if (args.count() > 2 && napi_is_array(env, args[2], &perEntry) != napi_ok) return nullptr;
@@ -233,12 +301,16 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
     return nullptr;
   if (controls != nullptr) controls -= (static_cast<size_t>(start) + count - 1) * sendmeta::kStride;
 
-  IoScratch* io = Scratch(env);
+  IoScratch* io = Scratch(args);
+  SendSources sources(env, args[1], spans);
   for (int i = 0; i < count; i++) {
     uint8_t* bytes;
     size_t len;
-    int status = Element(env, args[1], start + i, &bytes, &len);
-    if (status < 0) return status == -1 ? nullptr : Number(env, status);
+    int status = sources.At(static_cast<uint32_t>(start + i), &bytes, &len);
+    if (status < 0) {
+      if (status != -1) return Number(env, status);
+      return args.TypeError("a source is not bytes"), nullptr;
+    }
     PrepareSend(io, i, bytes, len, shared, sharedLen);
     if (controls != nullptr)
       PrepareControl(&io->msgs[i].msg_hdr, controls + static_cast<size_t>(start + i) * sendmeta::kStride,
@@ -306,7 +378,7 @@ static napi_value SendSegments(napi_env env, napi_callback_info cbinfo) {
     return Errno(env, ENOPROTOOPT);
 #endif
   }
-  IoScratch* io = Scratch(env);
+  IoScratch* io = Scratch(args);
   int count = 0;
   for (size_t off = 0; off < len && count < kMaxBatch; off += segment, count++) {
     size_t piece = len - off < static_cast<size_t>(segment) ? len - off : static_cast<size_t>(segment);
@@ -369,7 +441,7 @@ static napi_value RecvMany(napi_env env, napi_callback_info cbinfo) {
       metaAt + n * recvmeta::kStride * sizeof(int32_t) > addrsAt || addrsAt + n * kAddrStride > size)
     return args.RangeError("receive memory too small for the batch"), nullptr;
   if (!MetaFits(args, memory + metaAt, addrsAt - metaAt, n)) return nullptr;
-  IoScratch* io = Scratch(env);
+  IoScratch* io = Scratch(args);
   uint8_t* addrs = memory + addrsAt;
   if (io->rdata != memory || io->raddrs != addrs || io->rslot != static_cast<size_t>(slot)) {
     io->rdata = memory;
@@ -412,7 +484,7 @@ static napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
   if (addrLen < static_cast<size_t>(kAddrStride)) return args.RangeError("address memory too small"), nullptr;
   if (!MetaFits(args, meta, metaLen, 1)) return nullptr;
   if (status != 0) return Number(env, status);
-  IoScratch* io = Scratch(env);
+  IoScratch* io = Scratch(args);
   mmsghdr& m = io->msgs[0];
   PrepareReceive(&m, &io->iovs[0], data, len, addr, io->control[0]);
   ssize_t n;
@@ -424,7 +496,24 @@ static napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
   return Number(env, 1);
 }
 
+// addon.sendSlot: the environment's send slot as an ArrayBuffer (sockaddr at
+// 0, the sendmeta record at sendSlotControl). Native memory, so that nothing
+// JS does to the buffer (detaching it) can free what the addon reads.
+static void ExportSendSlot(napi_env env, napi_value exports) {
+  Instance* inst = GetInstance(env);
+  inst->slot = new SendSlot();
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, inst->slot, sizeof(SendSlot), nullptr, nullptr, &buffer) != napi_ok) {
+    // A runtime without external buffers: the addon cannot load here.
+    napi_throw_error(env, nullptr, "netsock native: this runtime does not allow external ArrayBuffers");
+    return;
+  }
+  napi_set_named_property(env, exports, "sendSlot", buffer);
+  SetNumber(env, exports, "sendSlotControl", offsetof(SendSlot, control));
+}
+
 void RegisterIo(napi_env env, napi_value exports) {
+  ExportSendSlot(env, exports);
   static const Export kExports[] = {
       {"encodeSockaddr", EncodeSockaddr},
       {"send", Send},

@@ -32,4 +32,15 @@ struct IoScratch {
   alignas(8) unsigned char control[kMaxBatch][kControlBytes];
 };
 
+// Where JS puts the destination and the control record of one sendTo /
+// sendMsg just before the call, so that neither travels as an argument: each
+// typed-array argument costs a call several engine lookups, the largest part
+// of the addon's time on the single-datagram path. One per environment, in
+// native memory that JS sees as an external ArrayBuffer (addon.sendSlot):
+// detaching that buffer cannot free it.
+struct SendSlot {
+  alignas(8) uint8_t addr[kAddrStride];
+  int32_t control[sendmeta::kStride];
+};
+
 }  // namespace netsock

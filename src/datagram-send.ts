@@ -8,6 +8,8 @@ import { bufferDetached, bufferOutOfBounds, callError, invalidArgType, stale, ty
 import { addon, type Bytes } from './native.js'
 import { CONTROL_FIELDS, encodeControl, isV4Mapped, type OutgoingMessage } from './send-control.js'
 import { SendQueue } from './send-queue.js'
+import { slotAddress, slotControlFrom } from './send-slot.js'
+import { spansOf } from './send-spans.js'
 import type { SocketCore } from './socket-core.js'
 import { decodeSockaddr, SockaddrCache } from './sockaddr.js'
 import { type SocketStats, STAT } from './stats.js'
@@ -67,10 +69,8 @@ export class DatagramSender {
   #queue: SendQueue
   /** GSO on this socket: probed on first use (getsockopt UDP_SEGMENT on the socket itself). */
   #gso: boolean | undefined = undefined
-  /** Send-control records: one for sendMessage, a batch's worth for sendMany. */
+  /** Send-control records: one for sendMessage (copied to the send slot for each call), a batch's worth for sendMany. */
   #control = new Int32Array(C.stride)
-  /** The same record as bytes, as sendMsg takes it (the addon identifies a Uint8Array soonest). */
-  #controlBytes = new Uint8Array(this.#control.buffer)
   #controls = new Int32Array(0)
   #controlsBusy = false
 
@@ -168,8 +168,9 @@ export class DatagramSender {
     const raw = this.#raw
     if (this.#queue.size > 0) return (this.#enqueue(viewOf(data, 0, data.byteLength), addr), this.#wait())
     const fd = this.#core.fd
-    let rc = addr === undefined ? native.sendTo(fd, data) : native.sendTo(fd, data, addr)
-    if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendTo(fd, data, addr)
+    const addrLen = slotAddress(addr)
+    let rc = native.sendTo(fd, data, addrLen)
+    if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendTo(fd, data, addrLen)
     if (rc < 0) return this.#refused(rc, viewOf(data, 0, data.byteLength), addr)
     raw[SENT]++
     raw[BYTES_SENT] += rc
@@ -265,8 +266,8 @@ export class DatagramSender {
       return this.#wait()
     }
     const fd = this.#core.fd
-    const control = this.#controlBytes
-    const rc = addr === undefined ? native.sendMsg(fd, bytes, control) : native.sendMsg(fd, bytes, control, addr)
+    slotControlFrom(this.#control)
+    const rc = native.sendMsg(fd, bytes, slotAddress(addr))
     if (rc < 0) return this.#msgRefused(rc, bytes, length, addr, datagrams)
     raw[SENT] += datagrams
     raw[BYTES_SENT] += rc
@@ -280,7 +281,8 @@ export class DatagramSender {
    */
   #msgRefused(rc: number, bytes: Bytes, length: number, addr: Uint8Array | undefined, datagrams: number): boolean {
     if (stale(rc, addr !== undefined)) {
-      rc = native.sendMsg(this.#core.fd, bytes, this.#controlBytes, addr)
+      slotControlFrom(this.#control)
+      rc = native.sendMsg(this.#core.fd, bytes, slotAddress(addr))
       if (rc >= 0) {
         this.#sent(datagrams, rc)
         return true
@@ -442,10 +444,12 @@ export class DatagramSender {
     let sent = 0
     if (this.#queue.size === 0) {
       const fd = this.#core.fd
+      const { sources, spans } = spansOf(datas, lengths)
+      const control = controls ?? undefined
       while (sent < count) {
         const n = Math.min(count - sent, MAX_BATCH)
-        let rc = controls === null ? native.sendMany(fd, datas, addrs, sent, n) : native.sendMany(fd, datas, addrs, sent, n, controls)
-        if (stale(rc, addrs !== undefined)) rc = native.sendMany(fd, datas, addrs, sent, n, controls ?? undefined)
+        let rc = native.sendMany(fd, sources, addrs, sent, n, control, spans)
+        if (stale(rc, addrs !== undefined)) rc = native.sendMany(fd, sources, addrs, sent, n, control, spans)
         if (rc > 0) {
           let bytes = 0
           let datagrams = 0

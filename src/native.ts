@@ -196,12 +196,29 @@ export interface Addon {
   encodeSockaddr(family: number, address: string, port: number, out: Uint8Array): number
   /** sendto: bytes sent. addr: an encoded sockaddr, or undefined on a connected socket. */
   send(fd: number, data: Bytes, offset: number, length: number, addr: Uint8Array | undefined): number
-  /** sendto of all of `data`: bytes sent. Without addr, to the connected peer. */
-  sendTo(fd: number, data: ArrayBufferView, addr?: Uint8Array): number
-  /** sendmsg of all of `data` with the control messages of the first sendLayout record of `controls`: bytes sent. Without addr, to the connected peer. */
-  sendMsg(fd: number, data: Bytes, controls: Int32Array | Uint8Array, addr?: Uint8Array): number
-  /** sendmmsg over datas[start, start + count), with sendLayout records parallel to datas when `controls` is given: datagrams sent. */
-  sendMany(fd: number, datas: Bytes[], addrs: Uint8Array | (Uint8Array | undefined)[] | undefined, start: number, count: number, controls?: Int32Array): number
+  /** sendto of all of `data` to the first `addrLen` bytes of the send slot (src/send-slot.ts), or with 0 to the connected peer: bytes sent. */
+  sendTo(fd: number, data: ArrayBufferView, addrLen: number): number
+  /** sendmsg of all of `data` with the control messages of the send slot's record, addressed as for sendTo: bytes sent. */
+  sendMsg(fd: number, data: Bytes, addrLen: number): number
+  /** The send slot (native/io.h SendSlot): a sockaddr at 0, a sendLayout record at sendSlotControl. */
+  sendSlot: ArrayBuffer
+  /** Byte offset of the send slot's control record. */
+  sendSlotControl: number
+  /**
+   * sendmmsg of datagrams [start, start + count): datagrams sent. Without
+   * `spans`, datagram i is all of sources[i]; with it (SPAN_INTS per
+   * datagram, src/send-spans.ts), a range of a source. `controls`:
+   * sendLayout records parallel to the datagrams.
+   */
+  sendMany(
+    fd: number,
+    sources: Bytes[],
+    addrs: Uint8Array | (Uint8Array | undefined)[] | undefined,
+    start: number,
+    count: number,
+    controls?: Int32Array,
+    spans?: Int32Array,
+  ): number
   /** One GSO sendmsg (gso 1) or one sendmmsg of segment-sized pieces (gso 0): bytes sent. */
   sendSegments(fd: number, data: Bytes, offset: number, length: number, segment: number, addr: Uint8Array | undefined, gso: number): number
   /**

@@ -335,6 +335,45 @@ describe('send forms', () => {
     expect(tx.stats).toMatchObject({ sent: 5, bytesSent: 10 })
   })
 
+  test('sendMany of views over shared buffers sends each view its own bytes: ranges of one arena, two alternating buffers, DataView, ArrayBuffer, Uint16Array, shared memory, over 2 batches', async () => {
+    const rx = bigReceiveBuffer(bound())
+    const got: Buffer[] = []
+    rx.on('batch', (batch) => {
+      for (let i = 0; i < batch.length; i++) got.push(Buffer.from(batch.data(i)))
+    })
+    const COUNT = 1500
+    const arena = new ArrayBuffer(COUNT * 16)
+    const other = Buffer.allocUnsafeSlow(COUNT * 16)
+    const shared = new SharedArrayBuffer(COUNT * 16)
+    for (const mem of [new Uint8Array(arena), other, new Uint8Array(shared)]) for (let k = 0; k < mem.length; k++) mem[k] = (k * 7 + 3) & 0xff
+    new Uint8Array(shared).fill(0xaa, 0, 16) // the shared region differs from the others
+    const list = Array.from({ length: COUNT }, (_, i) => {
+      const at = i * 16
+      switch (i % 7) {
+        case 0:
+          return new Uint8Array(arena, at, 16)
+        case 1:
+          return other.subarray(at, at + 16) // a different buffer between two ranges of the arena
+        case 2:
+          return new DataView(arena, at, 12)
+        case 3:
+          return new Uint16Array(arena, at, 4) // 8 bytes
+        case 4:
+          return arena.slice(at, at + 5) // an ArrayBuffer of its own
+        case 5:
+          return new Uint8Array(shared, 0, 16)
+        default:
+          return Buffer.from(arena, at + 1, 10)
+      }
+    })
+    const bytesOf = (v: ArrayBufferView | ArrayBuffer): Buffer =>
+      ArrayBuffer.isView(v) ? Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) : Buffer.from(new Uint8Array(v))
+    const want = list.map((v) => Buffer.from(bytesOf(v))) // copies, taken before sending
+    expect(sender().sendMany(list, portOf(rx))).toBe(COUNT)
+    await until(() => got.length === COUNT, `${COUNT} datagrams`)
+    for (let i = 0; i < COUNT; i++) expect(got[i].equals(want[i]), `datagram ${i}`).toBe(true)
+  })
+
   test('sendMany of more than one sendmmsg batch (1024) sends everything in order', async () => {
     const rx = bigReceiveBuffer(bound())
     const seqs: number[] = []
@@ -561,6 +600,31 @@ describe('sendSegments', () => {
     expect(got.length).toBe(2000)
     // An offset/length outside the buffer is a native RangeError (an assertion: JS validates first).
     expect(addon.sendSegments(tx.fd, many, 1990, 20, 1, to, 0)).toBe(addon.ERR_OUT_OF_BOUNDS)
+  })
+
+  test('native: sendMany spans name ranges of their sources; a range outside its source, a detached source, a bad index or a short table sends nothing', async () => {
+    const rx = bigReceiveBuffer(bound())
+    const got = collect(rx)
+    const tx = sender()
+    const addr = new Uint8Array(32)
+    const to = addr.subarray(0, addon.encodeSockaddr(constants.AF_INET, '127.0.0.1', portOf(rx), addr))
+    const arena = new TextEncoder().encode('..hello..world').buffer // an ArrayBuffer of its own
+    const spans = Int32Array.of(0, 2, 5, 0, 9, 5, 1, 0, 2)
+    expect(addon.sendMany(tx.fd, [arena, Buffer.from('ok')], to, 0, 3, undefined, spans)).toBe(3)
+    await until(() => got.length === 3, '3 datagrams')
+    expect(got.map((m) => m.data.toString())).toEqual(['hello', 'world', 'ok'])
+    const small = new ArrayBuffer(8)
+    expect(addon.sendMany(tx.fd, [small], to, 0, 1, undefined, Int32Array.of(0, 4, 5))).toBe(addon.ERR_OUT_OF_BOUNDS)
+    expect(addon.sendMany(tx.fd, [small], to, 0, 1, undefined, Int32Array.of(0, -1, 2))).toBe(addon.ERR_OUT_OF_BOUNDS)
+    const gone = new ArrayBuffer(8)
+    structuredClone(gone, { transfer: [gone] })
+    expect(addon.sendMany(tx.fd, [gone], to, 0, 1, undefined, Int32Array.of(0, 0, 4))).toBe(addon.ERR_DETACHED)
+    expect(() => addon.sendMany(tx.fd, [small], to, 0, 1, undefined, Int32Array.of(-1, 0, 4))).toThrow(TypeError)
+    expect(() => addon.sendMany(tx.fd, [small], to, 0, 1, undefined, Int32Array.of(3, 0, 4))).toThrow(TypeError)
+    expect(() => addon.sendMany(tx.fd, [small], to, 0, 2, undefined, Int32Array.of(0, 0, 4))).toThrow(RangeError)
+    expect(tx.stats.sent).toBe(0) // the addon called directly: the socket counted nothing
+    await sleep(50)
+    expect(got.length).toBe(3)
   })
 
   test('the public fallback: where GSO fails (UDP-Lite: the kernel refuses GSO with EIO) sendSegments switches to sendmmsg for good', async (ctx) => {

@@ -1,0 +1,69 @@
+// Where each datagram of a batch lies: the ArrayBuffer under it and its byte
+// range there. Datagrams over one buffer (views of one Buffer, a sender's
+// packet arena, Node's Buffer pool) share it as one source, so the addon
+// reads one JS value per buffer in a sendmmsg instead of one per datagram.
+import type { Bytes } from './native.js'
+
+/** Int32s per datagram in the span table: source index, byte offset, length (native/io.cc SendSources). */
+export const SPAN_INTS = 3
+// Offsets travel as Int32: a view deeper than this in its buffer is its own source.
+const MAX_OFFSET = 0x7fffffff
+
+type Getter<T> = (this: unknown) => T
+// The getter itself, called with .call(value) below: unbound on purpose.
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const getter = <T>(proto: object, key: PropertyKey): Getter<T> => Object.getOwnPropertyDescriptor(proto, key)!.get as Getter<T>
+// The intrinsic getters, not the properties: a subclass or an own property cannot redirect them.
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object
+const typedArrayTag = getter<string | undefined>(TypedArrayPrototype, Symbol.toStringTag)
+const typedArrayBuffer = getter<ArrayBufferLike>(TypedArrayPrototype, 'buffer')
+const typedArrayOffset = getter<number>(TypedArrayPrototype, 'byteOffset')
+const dataViewBuffer = getter<ArrayBufferLike>(DataView.prototype, 'buffer')
+const dataViewOffset = getter<number>(DataView.prototype, 'byteOffset')
+
+let table = new Int32Array(SPAN_INTS * 64)
+
+/** The sources and the span table of a batch, as the addon's sendMany takes them. */
+export interface SendSpans {
+  sources: Bytes[]
+  /** SPAN_INTS per datagram; valid until the next call of spansOf (no user code runs in between). */
+  spans: Int32Array
+}
+
+/**
+ * The spans of `datas` (validated bytes, datagram i of `lengths[i]` bytes
+ * from its start). A view over an ordinary ArrayBuffer is a range of that
+ * buffer; anything else (an ArrayBuffer, a view over shared memory) is its
+ * own source. The table is reused: fill and send with no user code between.
+ */
+export function spansOf(datas: readonly Bytes[], lengths: readonly number[]): SendSpans {
+  const count = datas.length
+  if (table.length < count * SPAN_INTS) table = new Int32Array(Math.max(count, (table.length / SPAN_INTS) * 2) * SPAN_INTS)
+  const sources: Bytes[] = []
+  let last: unknown = undefined
+  for (let i = 0, at = 0; i < count; i++, at += SPAN_INTS) {
+    const data = datas[i]
+    // Shared memory passes the check below only as the view itself.
+    let source = data as Bytes | SharedArrayBuffer
+    let offset = 0
+    if (typedArrayTag.call(data) !== undefined) {
+      source = typedArrayBuffer.call(data)
+      offset = typedArrayOffset.call(data)
+    } else if (data instanceof DataView) {
+      source = dataViewBuffer.call(data)
+      offset = dataViewOffset.call(data)
+    }
+    if (source !== data && (offset > MAX_OFFSET - lengths[i] || (source !== last && !(source instanceof ArrayBuffer)))) {
+      source = data
+      offset = 0
+    }
+    if (source !== last) {
+      sources.push(source as Bytes)
+      last = source
+    }
+    table[at] = sources.length - 1
+    table[at + 1] = offset
+    table[at + 2] = lengths[i]
+  }
+  return { sources, spans: table }
+}
