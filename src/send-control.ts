@@ -88,20 +88,17 @@ function sourceOf(source: unknown): Source | null {
   return found
 }
 
-/** ECN codepoint of a name or number, or -1. */
+/** ECN codepoint of a name or number, or -1. Names and numbers take separate paths, so neither compares across types. */
 function ecnCode(ecn: unknown): number {
+  if (typeof ecn === 'number') return ecn === 0 || ecn === 1 || ecn === 2 || ecn === 3 ? ecn : -1
   switch (ecn) {
     case 'not-ect':
-    case 0:
       return 0
     case 'ect1':
-    case 1:
       return 1
     case 'ect0':
-    case 2:
       return 2
     case 'ce':
-    case 3:
       return 3
     default:
       return -1
