@@ -146,7 +146,10 @@ export class DatagramReceiver {
         this.#deliver(this.#batch!, fd)
       }
       if (received < n) return this.#ended()
-      if (n < mem.capacity) return
+      // A short batch does not end the wake-up: read until EAGAIN, as libuv
+      // does for dgram. What the handlers sent may have been answered by now
+      // (a peer on this CPU runs as soon as it is woken), and reading it here
+      // saves a trip through epoll and the event loop.
     }
   }
 
