@@ -17,8 +17,10 @@
 //     path per round trip, which no wake-up blurs: in one process on one CPU,
 //     the time from a reply entering the client's socket to the client's
 //     handler (epoll, the receive call, delivery).
-// Every sender sends to a fresh C `recv` sink; senders count only what the
-// kernel took (a send that returns false waits for 'drain'). Each figure is
+// Every sender sends to a fresh C `recv` sink, the sender pinned to the last
+// CPU and the sink to CPU 0 (taskset; the in-process senders pin the main
+// thread); senders count only what the kernel took (a send that returns
+// false waits for 'drain'). Each figure is
 // the median of REPS runs taken in turn (C, netsock, dgram, C, ...), so a
 // noisy moment hits one run, not one column. Beside rates, each sender and
 // receiver reports its CPU per datagram (user + kernel, from getrusage /
@@ -34,7 +36,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildReference } from './c/build.mjs'
-import { canPin, runRef, startRef } from './c/run.mjs'
+import { canPin, pinMainThread, runRef, startRef } from './c/run.mjs'
 import { createSocket, fdOf } from '../dist/esm/index.mjs'
 import { benchDir, environment, formatOps, formatRatio, loadedAddon, resultsDir, table, writeResults } from './common.mjs'
 
@@ -139,9 +141,9 @@ function drained(sock) {
 // Each resolves to { sent, seconds, pps, ... }: sent = datagrams the kernel
 // took, timed from the first call to the last acceptance.
 
-/** C reference senders (udpref send/sendmmsg/gso). */
-async function cSender(args) {
-  const j = await runRef(args)
+/** C reference senders (udpref send/sendmmsg/gso), on the senders' CPU when sends are pinned. */
+async function cSender(ctx, args) {
+  const j = await runRef(args, { cpus: ctx.sendCpus?.sender })
   if (j.error) return { sent: 0, seconds: 0, pps: 0, error: j.error }
   return { sent: j.count, seconds: j.seconds, pps: j.pps, cpu_user: j.cpuUser, cpu_sys: j.cpuSys, retries: j.retries, complete: j.complete }
 }
@@ -261,6 +263,7 @@ async function withSink(ctx, send) {
   const sink = await startRef(['recv', '--port', 0, '--seconds', 60, '--idle', 0.2, '--wait', 10, '--rcvbuf', RCVBUF], {
     program: ctx.peerProgram,
     timeoutMs: 90_000,
+    cpus: ctx.sendCpus?.sink,
   })
   let r
   try {
@@ -294,7 +297,13 @@ async function measureSenders(ctx, senders, reps = REPS) {
   for (let rep = 0; rep < reps; rep++) {
     for (const s of senders) {
       if (!s.available) continue
-      runs[s.id].push(await withSink(ctx, s.run))
+      // An in-process sender (netsock, dgram) runs on the senders' CPU like the C one.
+      const unpin = s.kind !== 'c' && ctx.sendCpus ? pinMainThread(ctx.sendCpus.sender) : () => {}
+      try {
+        runs[s.id].push(await withSink(ctx, s.run))
+      } finally {
+        unpin()
+      }
     }
   }
   const out = {}
@@ -338,7 +347,7 @@ async function sectionSingle(ctx) {
           label: 'C sendto',
           available: ctx.haveC,
           skipped: ctx.noC,
-          run: (port) => cSender(['send', '--size', size, '--count', SINGLE_COUNT, '--port', port]),
+          run: (port) => cSender(ctx, ['send', '--size', size, '--count', SINGLE_COUNT, '--port', port]),
         },
         {
           id: 'netsock',
@@ -372,7 +381,7 @@ async function sectionBatched(ctx) {
       label: `C sendmmsg (batch ${BATCH})`,
       available: ctx.haveC,
       skipped: ctx.noC,
-      run: (port) => cSender(['sendmmsg', '--size', BATCH_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, '--port', port]),
+      run: (port) => cSender(ctx, ['sendmmsg', '--size', BATCH_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, '--port', port]),
     },
     {
       id: 'c_gso',
@@ -380,7 +389,7 @@ async function sectionBatched(ctx) {
       label: `C GSO (${GSO_SEGMENTS} x ${GSO_SEGMENT} B)`,
       available: ctx.haveC,
       skipped: ctx.noC,
-      run: (port) => cSender(['gso', '--size', GSO_SEGMENT, '--segments', GSO_SEGMENTS, '--count', GSO_COUNT, '--port', port]),
+      run: (port) => cSender(ctx, ['gso', '--size', GSO_SEGMENT, '--segments', GSO_SEGMENTS, '--count', GSO_COUNT, '--port', port]),
     },
     {
       id: 'netsock_sendMany',
@@ -425,7 +434,7 @@ async function sectionControl(ctx) {
         label: 'C sendmsg (IP_TOS + IP_PKTINFO)',
         available: ctx.haveC,
         skipped: ctx.noC,
-        run: (port) => cSender(['sendmsg', '--size', CONTROL_SIZE, '--count', CONTROL_COUNT, ...cmsgs, '--port', port]),
+        run: (port) => cSender(ctx, ['sendmsg', '--size', CONTROL_SIZE, '--count', CONTROL_COUNT, ...cmsgs, '--port', port]),
       },
       {
         id: 'netsock_sendMessage',
@@ -441,7 +450,7 @@ async function sectionControl(ctx) {
         label: `C sendmmsg (batch ${BATCH}, IP_TOS + IP_PKTINFO each)`,
         available: ctx.haveC,
         skipped: ctx.noC,
-        run: (port) => cSender(['sendmmsg', '--size', CONTROL_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, ...cmsgs, '--port', port]),
+        run: (port) => cSender(ctx, ['sendmmsg', '--size', CONTROL_SIZE, '--count', BATCH_COUNT, '--batch', BATCH, ...cmsgs, '--port', port]),
       },
       {
         id: 'netsock_sendMany',
@@ -782,6 +791,11 @@ async function runSuite(started) {
     noC: 'skipped (no compiler)',
     // Without C, the sink, blaster and echo server are netsock processes.
     peerProgram: bin ? undefined : [process.execPath, PEER],
+    // Sections 1-3: every sender on the last CPU, its sink on CPU 0. Left to
+    // the scheduler, sender and sink sometimes share a CPU and sometimes not,
+    // and a run's rate depends on which (2x on this VM): pinning makes it a
+    // stated condition, the same for C, netsock and dgram.
+    sendCpus: canPin() && os.availableParallelism() >= 2 ? { sender: os.availableParallelism() - 1, sink: 0 } : null,
   }
   if (!ctx.haveC) console.log('no C reference: C columns are skipped; sink, blaster and echo server are netsock processes')
   const sectionSeconds = {}
@@ -804,7 +818,8 @@ async function runSuite(started) {
     timestamp: new Date().toISOString(),
     environment: env,
     method: {
-      summary: `median of ${REPS} runs (${SINGLE_REPS} for single sends and per-datagram control, ${RTT_CROSS_REPS}/${RTT_SAME_REPS} for round trips on different CPUs / one CPU), taken in turn; senders count what the kernel took, timed first call to last acceptance; each send run goes to a fresh C recv sink`,
+      summary: `median of ${REPS} runs (${SINGLE_REPS} for single sends and per-datagram control, ${RTT_CROSS_REPS}/${RTT_SAME_REPS} for round trips on different CPUs / one CPU), taken in turn; senders count what the kernel took, timed first call to last acceptance; each send run goes to a fresh C recv sink${ctx.sendCpus ? `; senders pinned to CPU ${ctx.sendCpus.sender}, sinks to CPU ${ctx.sendCpus.sink}` : ''}`,
+      send_cpus: ctx.sendCpus,
       single_count: SINGLE_COUNT,
       batch_count: BATCH_COUNT,
       gso_count: GSO_COUNT,
@@ -927,7 +942,7 @@ function report(ctx, res) {
     `${env.node}, ${env.platform}, ${env.cpu} (${env.cpus} CPUs), kernel ${env.kernel}, load ${env.loadavg.join(' ')}, addon ${env.addon}; peers: ${env.peers}`,
   )
   say(
-    `Every figure is the median of runs taken in turn (${SINGLE_REPS} for sections 1 and 3, ${REPS} for 2 and 4, ${RTT_CROSS_REPS} and ${RTT_SAME_REPS} for the two round-trip placements). Send: datagrams the kernel took per second of the sender's own loop, each run into a fresh ${ctx.haveC ? 'C `recv`' : 'netsock stand-in'} sink ("delivered" = what the sink got). dgram keeps at most ${DGRAM_IN_FLIGHT} sends in flight. CPU/datagram: the sender process's user and kernel CPU time over its loop (getrusage), which a busy neighbour on the core barely moves: the user part is the library's own cost, the kernel part is the same system call work for all.`,
+    `Every figure is the median of runs taken in turn (${SINGLE_REPS} for sections 1 and 3, ${REPS} for 2 and 4, ${RTT_CROSS_REPS} and ${RTT_SAME_REPS} for the two round-trip placements). Send: datagrams the kernel took per second of the sender's own loop, each run into a fresh ${ctx.haveC ? 'C `recv`' : 'netsock stand-in'} sink ("delivered" = what the sink got)${ctx.sendCpus ? `; every sender (C, netsock, dgram) runs on CPU ${ctx.sendCpus.sender} and its sink on CPU ${ctx.sendCpus.sink} (taskset), since a sender sharing its sink's CPU runs at a different rate` : ''}. dgram keeps at most ${DGRAM_IN_FLIGHT} sends in flight. CPU/datagram: the sender process's user and kernel CPU time over its loop (getrusage), which a busy neighbour on the core barely moves: the user part is the library's own cost, the kernel part is the same system call work for all.`,
   )
   say(
     `Sections took ${Object.entries(res.section_seconds)

@@ -11,8 +11,9 @@
 //   program: [cmd, ...]  run another program with the same command line and
 //                        protocol instead of udpref (the JS peers of
 //                        bench/udp-peer.mjs when there is no C compiler)
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { buildReference } from './build.mjs'
 
@@ -49,6 +50,21 @@ export function canPin() {
     }
   }
   return tasksetPath
+}
+
+/**
+ * Pins this process's main thread (the one that runs JS) to `cpus` with
+ * taskset -p, for an in-process sender measured beside pinned C peers;
+ * returns the undo (back to every CPU). Other threads (libuv, V8) stay free.
+ */
+export function pinMainThread(cpus) {
+  const all = `0-${os.availableParallelism() - 1}`
+  const set = (list) => {
+    const r = spawnSync(canPin(), ['-p', '-c', String(list), String(process.pid)], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`taskset -p -c ${list} ${process.pid} failed: ${r.stderr}`)
+  }
+  set(cpus)
+  return () => set(all)
 }
 
 /** [file, argv] for the program (default udpref), pinned with taskset when cpus is given. */
