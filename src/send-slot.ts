@@ -10,6 +10,7 @@ const slotAddr = new Uint8Array(addon.sendSlot, 0, addon.limits.addrStride)
 const slotControl = new Int32Array(addon.sendSlot, addon.sendSlotControl, STRIDE)
 /** The encoded destination whose bytes the slot holds (sockaddrs from SockaddrCache never change). */
 let holds: Uint8Array | undefined = undefined
+let holdsLength = 0
 
 /** Puts `addr` (an encoded sockaddr) in the slot unless it is there already; the length to pass, 0 for none (the connected peer). */
 export function slotAddress(addr: Uint8Array | undefined): number {
@@ -17,8 +18,9 @@ export function slotAddress(addr: Uint8Array | undefined): number {
   if (addr !== holds) {
     slotAddr.set(addr)
     holds = addr
+    holdsLength = addr.byteLength
   }
-  return addr.byteLength
+  return holdsLength
 }
 
 /** Copies the first send-control record of `control` into the slot. */
