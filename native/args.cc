@@ -53,15 +53,17 @@ bool Args::String(size_t i, std::string* out) {
 
 bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
   // Any ArrayBufferView (a typed array of any kind, a DataView) through the
-  // Buffer query, which is one check where the typed-array query walks the
-  // element types; it doubles as the type check and is the hot path of
-  // every send. Its length is in bytes, 0 when detached or out of bounds.
+  // Buffer queries, which are one check where the typed-array query walks
+  // the element types: the hot path of every send. The length is in bytes,
+  // 0 when detached or out of bounds. napi_is_buffer first: on older Node
+  // 20 releases napi_get_buffer_info aborts the process on a value that is
+  // not a view (nodejs/node#51570).
   void* ptr;
-  if (napi_get_buffer_info(env, v, &ptr, len) == napi_ok) {
+  bool is = false;
+  if (napi_is_buffer(env, v, &is) == napi_ok && is && napi_get_buffer_info(env, v, &ptr, len) == napi_ok) {
     *data = static_cast<uint8_t*>(ptr);
     return true;
   }
-  bool is = false;
   if (napi_is_arraybuffer(env, v, &is) == napi_ok && is && napi_get_arraybuffer_info(env, v, &ptr, len) == napi_ok) {
     *data = static_cast<uint8_t*>(ptr);
     return true;

@@ -8,19 +8,29 @@ import { addon } from './native.js'
 const STRIDE = addon.sendLayout.stride
 const slotAddr = new Uint8Array(addon.sendSlot, 0, addon.limits.addrStride)
 const slotControl = new Int32Array(addon.sendSlot, addon.sendSlotControl, STRIDE)
-/** The encoded destination whose bytes the slot holds (sockaddrs from SockaddrCache never change). */
-let holds: Uint8Array | undefined = undefined
-let holdsLength = 0
+/**
+ * The encoded destination whose bytes the slot holds (sockaddrs from
+ * SockaddrCache never change), kept with the slot itself: a second copy of
+ * these modules (a test runner's module reset) shares the addon and its
+ * slot, and must not trust a copy of this record of its own.
+ */
+interface SlotHolder {
+  addr: Uint8Array | undefined
+  length: number
+}
+const HOLDER = Symbol.for('netsock.sendSlotHolder')
+// On the slot's ArrayBuffer: each copy of native.ts wraps the addon's exports in an object of its own.
+const held: SlotHolder = ((addon.sendSlot as ArrayBuffer & { [HOLDER]?: SlotHolder })[HOLDER] ??= { addr: undefined, length: 0 })
 
 /** Puts `addr` (an encoded sockaddr) in the slot unless it is there already; the length to pass, 0 for none (the connected peer). */
 export function slotAddress(addr: Uint8Array | undefined): number {
   if (addr === undefined) return 0
-  if (addr !== holds) {
+  if (addr !== held.addr) {
     slotAddr.set(addr)
-    holds = addr
-    holdsLength = addr.byteLength
+    held.addr = addr
+    held.length = addr.byteLength
   }
-  return holdsLength
+  return held.length
 }
 
 /** Copies the first send-control record of `control` into the slot. */

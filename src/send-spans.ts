@@ -2,6 +2,7 @@
 // range there. Datagrams over one buffer (views of one Buffer, a sender's
 // packet arena, Node's Buffer pool) share it as one source, so the addon
 // reads one JS value per buffer in a sendmmsg instead of one per datagram.
+import { types } from 'node:util'
 import type { Bytes } from './native.js'
 
 /** Int32s per datagram in the span table: source index, byte offset, length (native/io.cc SendSources). */
@@ -33,8 +34,9 @@ export interface SendSpans {
 /**
  * The spans of `datas` (validated bytes, datagram i of `lengths[i]` bytes
  * from its start). A view over an ordinary ArrayBuffer is a range of that
- * buffer; anything else (an ArrayBuffer, a view over shared memory) is its
- * own source. The table is reused: fill and send with no user code between.
+ * buffer; anything else (an ArrayBuffer, a view over shared memory, a view
+ * deeper than 2 GiB in its buffer) is its own source. The table is reused:
+ * nothing here runs user code, and the caller sends before anything else does.
  */
 export function spansOf(datas: readonly Bytes[], lengths: readonly number[]): SendSpans {
   const count = datas.length
@@ -49,11 +51,13 @@ export function spansOf(datas: readonly Bytes[], lengths: readonly number[]): Se
     if (typedArrayTag.call(data) !== undefined) {
       source = typedArrayBuffer.call(data)
       offset = typedArrayOffset.call(data)
-    } else if (data instanceof DataView) {
+    } else if (ArrayBuffer.isView(data)) {
+      // A DataView (typed arrays were handled above); isView runs no user code, where instanceof could.
       source = dataViewBuffer.call(data)
       offset = dataViewOffset.call(data)
     }
-    if (source !== data && (offset > MAX_OFFSET - lengths[i] || (source !== last && !(source instanceof ArrayBuffer)))) {
+    // No instanceof here: it walks a prototype chain, where a Proxy could run user code mid-table.
+    if (source !== data && (offset > MAX_OFFSET - lengths[i] || (source !== last && types.isSharedArrayBuffer(source)))) {
       source = data
       offset = 0
     }
@@ -63,7 +67,8 @@ export function spansOf(datas: readonly Bytes[], lengths: readonly number[]): Se
     }
     table[at] = sources.length - 1
     table[at + 1] = offset
-    table[at + 2] = lengths[i]
+    // No datagram is that long: a longer one still reaches the kernel, which refuses it (EMSGSIZE).
+    table[at + 2] = Math.min(lengths[i], MAX_OFFSET)
   }
   return { sources, spans: table }
 }

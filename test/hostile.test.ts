@@ -577,6 +577,43 @@ print(p.stdout.readline().strip()); p.wait(timeout=60)
     expect(got.map((m) => `${m.data} ${m.rinfo.ttl}`).sort()).toEqual(['A 10', 'B 20', 'X 99'])
   })
 
+  test('a Proxy in the prototype chain of a sendMany entry or of its buffer cannot send from inside the batch being prepared', async () => {
+    const rx = bound('udp4')
+    const got = collect(rx)
+    const s = track(sender('udp4'))
+    const port = portOf(rx)
+    const arena = new TextEncoder().encode('abcd........................').buffer
+    let nested = 0
+    // Any prototype lookup on these runs a nested sendMany on the same socket.
+    const trap = <T extends object>(proto: T): T =>
+      new Proxy(proto, {
+        getPrototypeOf(target) {
+          if (nested++ < 4) s.sendMany([new Uint8Array(arena, 10, 18)], port, '127.0.0.1')
+          return Reflect.getPrototypeOf(target)
+        },
+      })
+    const view = new DataView(new TextEncoder().encode('efgh').buffer)
+    Object.setPrototypeOf(view, trap(DataView.prototype))
+    const other = new TextEncoder().encode('ijkl').buffer
+    Object.setPrototypeOf(other, trap(ArrayBuffer.prototype))
+    const outer = [new Uint8Array(arena, 0, 4), view, new Uint8Array(other), new Uint8Array(arena, 0, 4)]
+    expect(s.sendMany(outer, port, '127.0.0.1')).toBe(4)
+    const outerCount = 4
+    await until(() => got.length === outerCount + nested, `${outerCount + nested} datagrams`)
+    const texts = got.map((m) => m.data.toString())
+    // Whatever the nested sends did, the outer datagrams are the outer entries' own bytes, in order.
+    expect(texts.filter((t) => !t.startsWith('.'))).toEqual(['abcd', 'efgh', 'ijkl', 'abcd'])
+  })
+
+  test('a sendMany entry longer than 2 GiB is refused by the kernel (EMSGSIZE), never sent cut to its low 32 bits', () => {
+    const s = track(sender('udp4'))
+    const rx = bound('udp4')
+    for (const entry of [new ArrayBuffer(2 ** 32 + 5), new Uint8Array(new ArrayBuffer(2 ** 31 + 8), 8)]) {
+      expect(() => s.sendMany([entry], portOf(rx), '127.0.0.1')).toThrow(expect.objectContaining({ code: 'EMSGSIZE', syscall: 'sendmmsg', sent: 0 }))
+    }
+    expect(s.stats.sent).toBe(0)
+  })
+
   test('serveReusePort that cannot start a worker leaves no descriptor in the group', async () => {
     const { serveReusePort } = await import('../src/index.js')
     const before = fs.readdirSync('/proc/self/fd').length
@@ -627,6 +664,23 @@ print(p.stdout.readline().strip()); p.wait(timeout=60)
     expect(r.stderr).toBe('')
     expect(JSON.parse(r.stdout).growthMB).toBeLessThan(20)
   }, 120_000)
+
+  test('two copies of the JS modules over one addon (a module reset) each send to their own destinations', () => {
+    const r = runChild(`
+      const x = n.createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
+      const y = n.createSocket({ type: 'udp4' }).bind(0, '127.0.0.1')
+      // A second copy of every module but the addon, as a test runner's module reset makes.
+      for (const k of Object.keys(require.cache)) if (k.includes('dist') && !k.endsWith('.node')) delete require.cache[k]
+      const n2 = require(${distLiteral})
+      const a = n.createSocket({ type: 'udp4' }), b = n2.createSocket({ type: 'udp4' })
+      const px = x.address().port, py = y.address().port
+      for (const [s, p] of [[a, px], [a, px], [b, py], [b, py], [a, px], [b, py], [a, px]]) s.send(Buffer.from('d'), p, '127.0.0.1')
+      const count = (s) => { let k = 0; const buf = Buffer.alloc(8); while (s.recvInto(buf)) k++; return k }
+      console.log(JSON.stringify({ x: count(x), y: count(y), twoCopies: n !== n2 }))
+      for (const s of [x, y, a, b]) s.close()`)
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({ x: 4, y: 3, twoCopies: true })
+  })
 
   test('zeroing stats.raw while a datagram is queued does not let a later send overtake it', () => {
     // Python makes an AF_UNIX datagram pair and hands both ends to a node child.
