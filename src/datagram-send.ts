@@ -168,9 +168,8 @@ export class DatagramSender {
     const raw = this.#raw
     if (this.#queue.size > 0) return (this.#enqueue(viewOf(data, 0, data.byteLength), addr), this.#wait())
     const fd = this.#core.fd
-    const addrLen = slotAddress(addr)
-    let rc = native.sendTo(fd, data, addrLen)
-    if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendTo(fd, data, addrLen)
+    let rc = native.sendTo(fd, data, slotAddress(addr))
+    if (rc < 0 && stale(rc, addr !== undefined)) rc = native.sendTo(fd, data, slotAddress(addr))
     if (rc < 0) return this.#refused(rc, viewOf(data, 0, data.byteLength), addr)
     raw[SENT]++
     raw[BYTES_SENT] += rc
@@ -447,7 +446,7 @@ export class DatagramSender {
       const { sources, spans } = spansOf(datas, lengths)
       const control = controls ?? undefined
       while (sent < count) {
-        const n = Math.min(count - sent, MAX_BATCH)
+        const n = count - sent < MAX_BATCH ? count - sent : MAX_BATCH // no built-in between the table and the send
         let rc = native.sendMany(fd, sources, addrs, sent, n, control, spans)
         if (stale(rc, addrs !== undefined)) rc = native.sendMany(fd, sources, addrs, sent, n, control, spans)
         if (rc > 0) {

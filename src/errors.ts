@@ -55,11 +55,17 @@ const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, value]
  * among them: a real one adds an error-queue entry per attempt, and a stale
  * one says the path MTU fell, which the next datagram needs to hear too.
  */
-const STALE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPROTO'].map((n) => -(os.constants.errno as Record<string, number>)[n]))
+const [REFUSED, HOST_UNREACH, NET_UNREACH, HOST_DOWN, PROTO] = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPROTO'].map(
+  (n) => -(os.constants.errno as Record<string, number>)[n],
+)
 
-/** True when a failed send to an explicit destination should be tried once more (see STALE). */
+/**
+ * True when a failed send to an explicit destination should be tried once
+ * more (see above). Plain comparisons: it runs between a send and its retry,
+ * where a patched built-in (Set.prototype.has) must not get to run user code.
+ */
 export function stale(rc: number, explicit: boolean): boolean {
-  return rc < 0 && explicit && STALE.has(rc)
+  return rc < 0 && explicit && (rc === REFUSED || rc === HOST_UNREACH || rc === NET_UNREACH || rc === HOST_DOWN || rc === PROTO)
 }
 
 /** The bytes passed as `name` were detached (transferred) before the system call could use them. */

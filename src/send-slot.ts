@@ -26,7 +26,8 @@ const held: SlotHolder = ((addon.sendSlot as ArrayBuffer & { [HOLDER]?: SlotHold
 export function slotAddress(addr: Uint8Array | undefined): number {
   if (addr === undefined) return 0
   if (addr !== held.addr) {
-    slotAddr.set(addr)
+    // An index loop, not .set: a patched TypedArray.prototype.set would run user code between this and the send.
+    for (let i = 0; i < addr.length; i++) slotAddr[i] = addr[i]
     held.addr = addr
     held.length = addr.byteLength
   }

@@ -52,19 +52,28 @@ export function canPin() {
   return tasksetPath
 }
 
+/** This process's CPU mask when the module loaded (Cpus_allowed_list), what pinMainThread restores. */
+const ALLOWED_CPUS = (() => {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? null
+  } catch {
+    return null
+  }
+})()
+
 /**
  * Pins this process's main thread (the one that runs JS) to `cpus` with
  * taskset -p, for an in-process sender measured beside pinned C peers;
- * returns the undo (back to every CPU). Other threads (libuv, V8) stay free.
+ * returns the undo (back to the mask the process started with). Other
+ * threads (libuv, V8) stay free.
  */
 export function pinMainThread(cpus) {
-  const all = `0-${os.availableParallelism() - 1}`
   const set = (list) => {
     const r = spawnSync(canPin(), ['-p', '-c', String(list), String(process.pid)], { encoding: 'utf8' })
     if (r.status !== 0) throw new Error(`taskset -p -c ${list} ${process.pid} failed: ${r.stderr}`)
   }
   set(cpus)
-  return () => set(all)
+  return () => set(ALLOWED_CPUS ?? `0-${os.availableParallelism() - 1}`)
 }
 
 /** [file, argv] for the program (default udpref), pinned with taskset when cpus is given. */
