@@ -4,23 +4,17 @@
 // reads one JS value per buffer in a sendmmsg instead of one per datagram.
 import { types } from 'node:util'
 import type { Bytes } from './native.js'
+import { intrinsicGetter, TypedArrayPrototype, typedArrayTag } from './validate.js'
 
 /** Int32s per datagram in the span table: source index, byte offset, length (native/io.cc SendSources). */
 export const SPAN_INTS = 3
 // Offsets travel as Int32: a view deeper than this in its buffer is its own source.
 const MAX_OFFSET = 0x7fffffff
 
-type Getter<T> = (this: unknown) => T
-// The getter itself, called with .call(value) below: unbound on purpose.
-// eslint-disable-next-line @typescript-eslint/unbound-method
-const getter = <T>(proto: object, key: PropertyKey): Getter<T> => Object.getOwnPropertyDescriptor(proto, key)!.get as Getter<T>
-// The intrinsic getters, not the properties: a subclass or an own property cannot redirect them.
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object
-const typedArrayTag = getter<string | undefined>(TypedArrayPrototype, Symbol.toStringTag)
-const typedArrayBuffer = getter<ArrayBufferLike>(TypedArrayPrototype, 'buffer')
-const typedArrayOffset = getter<number>(TypedArrayPrototype, 'byteOffset')
-const dataViewBuffer = getter<ArrayBufferLike>(DataView.prototype, 'buffer')
-const dataViewOffset = getter<number>(DataView.prototype, 'byteOffset')
+const typedArrayBuffer = intrinsicGetter<ArrayBufferLike>(TypedArrayPrototype, 'buffer')
+const typedArrayOffset = intrinsicGetter<number>(TypedArrayPrototype, 'byteOffset')
+const dataViewBuffer = intrinsicGetter<ArrayBufferLike>(DataView.prototype, 'buffer')
+const dataViewOffset = intrinsicGetter<number>(DataView.prototype, 'byteOffset')
 const { isSharedArrayBuffer } = types
 // A static function that reads no `this`, taken once so that patching ArrayBuffer.isView cannot reach this module.
 // eslint-disable-next-line @typescript-eslint/unbound-method

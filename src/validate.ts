@@ -38,13 +38,23 @@ export function validateAbortSignal(value: unknown, name = 'signal'): AbortSigna
   return value
 }
 
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object
+/** %TypedArray%.prototype, the prototype of every typed array's prototype. */
+export const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object
 const typedArrayAt = (TypedArrayPrototype as { at: (this: ArrayBufferView, i: number) => unknown }).at
-// The getters themselves, called with .call(value) below: unbound on purpose.
-// eslint-disable-next-line @typescript-eslint/unbound-method
-const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag)!.get as (this: unknown) => string | undefined
-// eslint-disable-next-line @typescript-eslint/unbound-method
-const typedArrayByteLength = Object.getOwnPropertyDescriptor(TypedArrayPrototype, 'byteLength')!.get as (this: unknown) => number
+
+/**
+ * The intrinsic getter `key` of `proto`, to be called as `getter.call(value)`:
+ * a subclass or an own property of `value` cannot redirect it.
+ */
+export function intrinsicGetter<T>(proto: object, key: PropertyKey): (this: unknown) => T {
+  // The getter itself, unbound on purpose.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  return Object.getOwnPropertyDescriptor(proto, key)!.get as (this: unknown) => T
+}
+
+/** `typedArrayTag.call(value)`: the typed array's kind, undefined for anything that is not a typed array. */
+export const typedArrayTag = intrinsicGetter<string | undefined>(TypedArrayPrototype, Symbol.toStringTag)
+const typedArrayByteLength = intrinsicGetter<number>(TypedArrayPrototype, 'byteLength')
 
 /**
  * Bytes of a typed array (a Buffer too), or -1 for anything else (a
