@@ -98,16 +98,16 @@ static void PrepareControl(msghdr* h, const int32_t* m, unsigned char* buf, size
   if (h->msg_controllen == 0) h->msg_control = nullptr;
 }
 
-// The sendmeta record `index` of the controls argument `arg` (any view of
-// the records' memory), or false after a RangeError.
-static bool ControlAt(Args& args, size_t arg, size_t index, const int32_t** out) {
+// Argument `arg` as a table of at least `ints` Int32s (any view of its
+// memory, Int32-aligned): the send-control records or the span table of a
+// sendMany. False after the RangeError `tooSmall`.
+static bool Int32Table(Args& args, size_t arg, size_t ints, const char* tooSmall, const int32_t** out) {
   uint8_t* bytes;
   size_t len;
   if (!args.Bytes(arg, &bytes, &len)) return false;
-  if ((index + 1) * sendmeta::kStride * sizeof(int32_t) > len ||
-      reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
-    return args.RangeError("send controls too small or misaligned");
-  *out = reinterpret_cast<const int32_t*>(bytes) + index * sendmeta::kStride;
+  if (ints * sizeof(int32_t) > len || reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
+    return args.RangeError(tooSmall);
+  *out = reinterpret_cast<const int32_t*>(bytes);
   return true;
 }
 
@@ -255,18 +255,6 @@ class SendSources {
   size_t size_ = 0;
 };
 
-// The spans argument `arg` covering datagrams [0, end), or false after a RangeError.
-static bool SpansOf(Args& args, size_t arg, size_t end, const int32_t** out) {
-  uint8_t* bytes;
-  size_t len;
-  if (!args.Bytes(arg, &bytes, &len)) return false;
-  if (end * SendSources::kSpanInts * sizeof(int32_t) > len ||
-      reinterpret_cast<uintptr_t>(bytes) % alignof(int32_t) != 0)
-    return args.RangeError("send spans too small or misaligned");
-  *out = reinterpret_cast<const int32_t*>(bytes);
-  return true;
-}
-
 // sendMany(fd, sources, addrs, start, count, controls?, spans?) -> datagrams
 // sent or -errno. sources: Array of bytes, one per datagram, or, with spans,
 // the buffers the spans index (see SendSources); addrs: one sockaddr for
@@ -285,7 +273,10 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
     return args.TypeError("sources must be an array"), nullptr;
   const int32_t* spans = nullptr;
   if (!args.Missing(6)) {
-    if (start < 0 || count < 0 || !SpansOf(args, 6, static_cast<size_t>(start) + count, &spans)) return nullptr;
+    if (start < 0 || count < 0 ||
+        !Int32Table(args, 6, (static_cast<size_t>(start) + count) * SendSources::kSpanInts,
+                    "send spans too small or misaligned", &spans))
+      return nullptr;
   } else if (start < 0 || count < 0 || static_cast<uint32_t>(start) + static_cast<uint32_t>(count) > total) {
     return args.RangeError("batch outside the list"), nullptr;
   }
@@ -297,9 +288,10 @@ static napi_value SendMany(napi_env env, napi_callback_info cbinfo) {
   if (!perEntry && !args.OptionalBytes(2, &shared, &sharedLen)) return nullptr;
 
   const int32_t* controls = nullptr;
-  if (count > 0 && !args.Missing(5) && !ControlAt(args, 5, static_cast<size_t>(start) + count - 1, &controls))
+  if (count > 0 && !args.Missing(5) &&
+      !Int32Table(args, 5, (static_cast<size_t>(start) + count) * sendmeta::kStride,
+                  "send controls too small or misaligned", &controls))
     return nullptr;
-  if (controls != nullptr) controls -= (static_cast<size_t>(start) + count - 1) * sendmeta::kStride;
 
   IoScratch* io = Scratch(args);
   SendSources sources(env, args[1], spans);
