@@ -32,10 +32,6 @@ export class SendQueue {
   #controls: Int32Array | null = null
   #head = 0
   #host: SendQueueHost
-  // Datagrams waiting (views from head on), kept rather than computed from
-  // the arrays: every send reads it, and after a system call the arrays'
-  // memory is cold.
-  #size = 0
 
   constructor(host: SendQueueHost) {
     this.#host = host
@@ -43,7 +39,7 @@ export class SendQueue {
 
   /** Datagrams waiting. */
   get size(): number {
-    return this.#size
+    return this.#views.length - this.#head
   }
 
   /**
@@ -55,7 +51,6 @@ export class SendQueue {
     if (isReceiveMemory(view.buffer)) view = view.slice()
     const at = this.#views.length
     this.#views.push(view)
-    this.#size++
     this.#lengths.push(view.byteLength)
     this.#addrs.push(addr)
     if (controls || this.#controls) {
@@ -138,7 +133,6 @@ export class SendQueue {
       this.#addrs[k] = undefined
     }
     this.#head += n
-    this.#size -= n
     if (this.#head === this.#views.length) {
       this.#views = []
       this.#lengths = []

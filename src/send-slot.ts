@@ -16,11 +16,10 @@ const slotControl = new Int32Array(addon.sendSlot, addon.sendSlotControl, STRIDE
  */
 interface SlotHolder {
   addr: Uint8Array | undefined
-  length: number
 }
 const HOLDER = Symbol.for('netsock.sendSlotHolder')
 // On the slot's ArrayBuffer: each copy of native.ts wraps the addon's exports in an object of its own.
-const held: SlotHolder = ((addon.sendSlot as ArrayBuffer & { [HOLDER]?: SlotHolder })[HOLDER] ??= { addr: undefined, length: 0 })
+const held: SlotHolder = ((addon.sendSlot as ArrayBuffer & { [HOLDER]?: SlotHolder })[HOLDER] ??= { addr: undefined })
 
 /** Puts `addr` (an encoded sockaddr) in the slot unless it is there already; the length to pass, 0 for none (the connected peer). */
 export function slotAddress(addr: Uint8Array | undefined): number {
@@ -29,9 +28,8 @@ export function slotAddress(addr: Uint8Array | undefined): number {
     // An index loop, not .set: a patched TypedArray.prototype.set would run user code between this and the send.
     for (let i = 0; i < addr.length; i++) slotAddr[i] = addr[i]
     held.addr = addr
-    held.length = addr.byteLength
   }
-  return held.length
+  return addr.byteLength
 }
 
 /** Copies the first send-control record of `control` into the slot. */
